@@ -1,0 +1,8 @@
+#!/bin/sh
+# XFCE desktop session for JupyterLab Desktops (no screen lock, no screensaver, no TCP).
+set -eu
+. "$(dirname -- "$0")/desktop-env.sh"
+XDG_CURRENT_DESKTOP=XFCE
+export XDG_CURRENT_DESKTOP
+echo "jupyter-desktops: starting XFCE on $DISPLAY"
+exec dbus-launch --exit-with-session xfce4-session --disable-tcp

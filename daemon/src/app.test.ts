@@ -1,0 +1,177 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDaemon, tmp, writeProfile, type ITestDaemon } from '../test/helpers';
+import { stripMount } from './app';
+
+describe('stripMount', () => {
+  it.each([
+    ['/api/profiles', '/api/profiles'],
+    ['/desktops/api/profiles', '/api/profiles'],
+    ['/user/alice/desktops/api/sessions/x/rfb?token=a', '/api/sessions/x/rfb?token=a'],
+    ['/user/desktops/desktops/healthz', '/healthz'],
+    ['/', '/'],
+    ['/desktops/other', '/desktops/other']
+  ])('%s -> %s', (url, want) => {
+    expect(stripMount(url)).toBe(want);
+  });
+});
+
+describe('the HTTP API (app.inject)', () => {
+  let d: ITestDaemon;
+  const TOKEN = 'test-token-0123456789abcdef';
+  const auth = { authorization: `token ${TOKEN}` };
+
+  beforeAll(async () => {
+    const dir = tmp();
+    writeProfile(dir, 'test-min', 'exec sleep 600');
+    d = await startDaemon([dir], { token: TOKEN });
+  });
+  afterAll(() => d.close());
+
+  it('answers the proxy poll on / and /healthz', async () => {
+    const r = await d.app.inject({ url: '/', headers: auth });
+    expect(r.statusCode).toBe(200);
+    expect(r.json()).toMatchObject({ ok: true, sessions: 0 });
+    expect((await d.app.inject({ url: '/desktops/healthz', headers: auth })).statusCode).toBe(200);
+  });
+
+  it('requires the token on every route, including the WebSocket one', async () => {
+    for (const url of [
+      '/',
+      '/api/profiles',
+      '/api/sessions',
+      '/api/sessions/AAAAAAAAAAAAAAAA/rfb'
+    ]) {
+      const r = await d.app.inject({ url });
+      expect(r.statusCode, url).toBe(401);
+      expect(r.json().error.code).toBe('unauthorized');
+    }
+    const wrong = await d.app.inject({
+      url: '/api/profiles',
+      headers: { authorization: 'token nope' }
+    });
+    expect(wrong.statusCode).toBe(401);
+  });
+
+  it('lists profiles with availability and serves their icons as SVG', async () => {
+    const r = await d.app.inject({ url: '/desktops/api/profiles', headers: auth });
+    const ids = r.json().profiles.map((p: { id: string }) => p.id);
+    expect(ids).toEqual(
+      expect.arrayContaining(['xfce', 'mate', 'vapor', 'panoply', 'matlab', 'test-min'])
+    );
+    const icon = await d.app.inject({ url: '/api/profiles/xfce/icon', headers: auth });
+    expect(icon.statusCode).toBe(200);
+    expect(icon.headers['content-type']).toBe('image/svg+xml');
+    expect(icon.body).toMatch(/^<svg/);
+    expect(icon.headers['content-security-policy']).toMatch(/default-src 'none'/);
+  });
+
+  it('hardens every response', async () => {
+    const r = await d.app.inject({ url: '/api/sessions', headers: auth });
+    expect(r.headers['x-content-type-options']).toBe('nosniff');
+    expect(r.headers['content-security-policy']).toMatch(/frame-ancestors 'self'/);
+  });
+
+  it.each([['../../etc/passwd'], ['%2e%2e%2f'], ['xfce\u0000'], ['$(id)'], ['x'.repeat(10_000)]])(
+    'rejects the profile id %j with 400 and starts nothing',
+    async profile => {
+      const r = await d.app.inject({
+        method: 'POST',
+        url: '/api/sessions',
+        headers: auth,
+        payload: { profile }
+      });
+      expect([400, 413]).toContain(r.statusCode);
+      expect(r.json().error.code).toMatch(/bad-request|payload-too-large/);
+      expect(d.sessions.list()).toEqual([]);
+    }
+  );
+
+  it('answers 404 for an unknown profile and 409 for an unavailable one', async () => {
+    const unknown = await d.app.inject({
+      method: 'POST',
+      url: '/api/sessions',
+      headers: auth,
+      payload: { profile: 'nope' }
+    });
+    expect(unknown.statusCode).toBe(404);
+    const vapor = await d.app.inject({
+      method: 'POST',
+      url: '/api/sessions',
+      headers: auth,
+      payload: { profile: 'vapor' }
+    });
+    expect(vapor.statusCode).toBe(409);
+    expect(vapor.json().error).toEqual({
+      code: 'profile-unavailable',
+      message: expect.stringMatching(/^VAPOR is not installed/)
+    });
+    expect(d.sessions.list()).toEqual([]);
+  });
+
+  it.each([
+    [{ width: 99999, height: 99999 }],
+    [{ width: 0, height: 0 }],
+    [{ width: -5, height: 100 }],
+    [{ width: '800x600;id' }]
+  ])('rejects geometry %j with 400', async geo => {
+    const r = await d.app.inject({
+      method: 'POST',
+      url: '/api/sessions',
+      headers: auth,
+      payload: { profile: 'test-min', ...geo }
+    });
+    expect(r.statusCode).toBe(400);
+    expect(d.sessions.list()).toEqual([]);
+  });
+
+  it('rejects form and text bodies on state changes (CSRF)', async () => {
+    for (const type of [
+      'text/plain',
+      'application/x-www-form-urlencoded',
+      'multipart/form-data; boundary=x'
+    ]) {
+      const r = await d.app.inject({
+        method: 'POST',
+        url: '/api/sessions',
+        headers: { ...auth, 'content-type': type },
+        payload: '{"profile":"test-min"}'
+      });
+      expect(r.statusCode, type).toBe(415);
+    }
+    expect(d.sessions.list()).toEqual([]);
+  });
+
+  it('rejects a foreign Origin and accepts the same one', async () => {
+    const foreign = await d.app.inject({
+      url: '/api/sessions',
+      headers: { ...auth, host: 'lab.example.org', origin: 'https://evil.example.com' }
+    });
+    expect(foreign.statusCode).toBe(403);
+    const same = await d.app.inject({
+      url: '/api/sessions',
+      headers: { ...auth, host: 'lab.example.org', origin: 'https://lab.example.org' }
+    });
+    expect(same.statusCode).toBe(200);
+  });
+
+  it('answers 404 with JSON for unknown routes and sessions', async () => {
+    expect((await d.app.inject({ url: '/nope', headers: auth })).json().error.code).toBe(
+      'not-found'
+    );
+    const s = await d.app.inject({ url: '/api/sessions/AAAAAAAAAAAAAAAA', headers: auth });
+    expect(s.statusCode).toBe(404);
+    const bad = await d.app.inject({ url: '/api/sessions/..%2F..%2Fetc', headers: auth });
+    expect(bad.statusCode).toBe(400);
+  });
+
+  it('rejects bodies over the size limit with 413', async () => {
+    const r = await d.app.inject({
+      method: 'POST',
+      url: '/api/sessions',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: JSON.stringify({ profile: 'test-min', open: 'x'.repeat(40_000) })
+    });
+    expect(r.statusCode).toBe(413);
+    expect(r.json().error.code).toBe('payload-too-large');
+  });
+});

@@ -1,0 +1,185 @@
+// Profiles are data: JSON files validated against the protocol schema, each naming the
+// xstartup script that starts it. Built-in profiles come first; later directories (the admin's
+// `desktops/` folders on Jupyter's config path) override them by id. Availability is computed
+// on every read, so a tile becomes usable as soon as its software is installed.
+import { constants } from 'node:fs';
+import { access, readdir, readFile, stat } from 'node:fs/promises';
+import { delimiter, isAbsolute, join, resolve } from 'node:path';
+import { Compile } from 'typebox/compile';
+import {
+  ProfileFile,
+  type Profile,
+  type ProfileFile as IProfileFile,
+  type Requirement
+} from '@jupyterlab-desktops/protocol';
+
+const checkProfile = Compile(ProfileFile);
+
+export interface IResolvedProfile {
+  profile: Profile;
+  /** Absolute path of the xstartup script. */
+  xstartup: string;
+  /** Environment for the xstartup: each requirement's `env` name -> resolved absolute path. */
+  env: Record<string, string>;
+  /** Absolute path of the SVG icon, if any. */
+  iconPath?: string;
+}
+
+export interface IProfileProblem {
+  file: string;
+  message: string;
+}
+
+interface IEntry {
+  data: IProfileFile;
+  dir: string;
+}
+
+export interface IProfileStoreOptions {
+  /** Directories searched in order; a later file with the same id wins. */
+  dirs: string[];
+  /** Where icons named by profiles are looked for after the profile's own directory. */
+  iconDirs?: string[];
+  /** Checked for every profile: the X server program. */
+  xvnc: string;
+  /** PATH used to find bare command names; defaults to the daemon's. */
+  path?: string;
+}
+
+export async function isExecutable(file: string): Promise<boolean> {
+  try {
+    const st = await stat(file);
+    if (!st.isFile()) return false;
+    await access(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Finds a program: absolute path as is, else each of `paths`, else every PATH entry. */
+export async function findProgram(
+  command: string,
+  paths: string[] = [],
+  searchPath = process.env.PATH ?? ''
+): Promise<string | undefined> {
+  if (isAbsolute(command)) return (await isExecutable(command)) ? command : undefined;
+  if (command.includes('/')) return undefined;
+  for (const p of paths) if (isAbsolute(p) && (await isExecutable(p))) return p;
+  for (const dir of searchPath.split(delimiter)) {
+    if (!isAbsolute(dir)) continue;
+    const candidate = join(dir, command);
+    if (await isExecutable(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** "NCAR VAPOR is not installed: vapor not found at /opt/vapor/bin/vapor or on PATH" */
+export function missingReason(req: Requirement): string {
+  const name = req.name ?? req.command;
+  const paths = req.paths ?? [];
+  const where = isAbsolute(req.command)
+    ? `${req.command} not found`
+    : paths.length
+      ? `${req.command} not found at ${paths.join(', ')} or on PATH`
+      : `${req.command} not found on PATH`;
+  return `${name} is not installed: ${where}`;
+}
+
+export class ProfileStore {
+  constructor(private readonly _opts: IProfileStoreOptions) {}
+
+  /** Reads every profile file; invalid files are reported, never half-used. */
+  async load(): Promise<{ entries: Map<string, IEntry>; problems: IProfileProblem[] }> {
+    const entries = new Map<string, IEntry>();
+    const problems: IProfileProblem[] = [];
+    for (const dir of this._opts.dirs) {
+      let names: string[];
+      try {
+        names = (await readdir(dir)).filter(n => n.endsWith('.json')).sort();
+      } catch {
+        continue; // A config directory without desktops/ is normal.
+      }
+      for (const name of names) {
+        const file = join(dir, name);
+        try {
+          const data: unknown = JSON.parse(await readFile(file, 'utf8'));
+          if (!checkProfile.Check(data)) {
+            const first = [...checkProfile.Errors(data)][0];
+            const where = first?.instancePath || '/';
+            throw new Error(`${where}: ${first?.message ?? 'invalid'}`);
+          }
+          entries.set(data.id, { data, dir });
+        } catch (err) {
+          problems.push({ file, message: (err as Error).message });
+        }
+      }
+    }
+    for (const [id, e] of entries) if (e.data.enabled === false) entries.delete(id);
+    return { entries, problems };
+  }
+
+  async list(): Promise<IResolvedProfile[]> {
+    const { entries } = await this.load();
+    const out = await Promise.all([...entries.values()].map(e => this._resolve(e)));
+    return out.sort(
+      (a, b) =>
+        a.profile.category.localeCompare(b.profile.category) ||
+        a.profile.rank - b.profile.rank ||
+        a.profile.title.localeCompare(b.profile.title)
+    );
+  }
+
+  async get(id: string): Promise<IResolvedProfile | undefined> {
+    const { entries } = await this.load();
+    const e = entries.get(id);
+    return e ? this._resolve(e) : undefined;
+  }
+
+  private async _resolve(e: IEntry): Promise<IResolvedProfile> {
+    const d = e.data;
+    const reasons: string[] = [];
+    const env: Record<string, string> = {};
+    const searchPath = this._opts.path ?? process.env.PATH ?? '';
+
+    if (!(await findProgram(this._opts.xvnc, [], searchPath))) {
+      reasons.push(`TigerVNC is not installed: ${this._opts.xvnc} not found on PATH`);
+    }
+    const xstartup = resolve(e.dir, d.xstartup);
+    if (!(await isExecutable(xstartup))) {
+      reasons.push(`The profile's start script ${xstartup} is missing or not executable`);
+    }
+    for (const req of d.requires ?? []) {
+      const found = await findProgram(req.command, req.paths, searchPath);
+      if (!found) reasons.push(missingReason(req));
+      else if (req.env) env[req.env] = found;
+    }
+    let iconPath: string | undefined;
+    if (d.icon) {
+      for (const dir of [e.dir, ...(this._opts.iconDirs ?? [])]) {
+        const p = join(dir, d.icon);
+        try {
+          if ((await stat(p)).isFile()) {
+            iconPath = p;
+            break;
+          }
+        } catch {
+          // try the next directory
+        }
+      }
+    }
+    const profile: Profile = {
+      id: d.id,
+      title: d.title,
+      description: d.description ?? '',
+      category: d.category ?? 'Desktops',
+      kind: d.kind ?? 'desktop',
+      rank: d.rank ?? 100,
+      fileTypes: d.fileTypes ?? [],
+      available: reasons.length === 0
+    };
+    if (iconPath) profile.icon = `api/profiles/${d.id}/icon`;
+    if (reasons.length) profile.unavailableReason = reasons.join('; ');
+    return { profile, xstartup, env, iconPath };
+  }
+}

@@ -1,0 +1,69 @@
+// Request checks that the proxy in front does not do for us (DESIGN.md: jupyter-server-proxy
+// checks neither XSRF nor, with token auth, WebSocket Origin), plus the development-mode token.
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+export type Denial = { status: 401 | 403 | 415; code: string; message: string } | undefined;
+
+/** `Authorization: token <t>` (or Bearer) compared in constant time. */
+export function checkToken(req: FastifyRequest, token: string | undefined): Denial {
+  if (!token) return undefined;
+  const m = /^(?:token|bearer)\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+  const given = Buffer.from(m ? m[1] : '');
+  const want = Buffer.from(token);
+  if (given.length === want.length && timingSafeEqual(given, want)) return undefined;
+  return { status: 401, code: 'unauthorized', message: 'A valid daemon token is required' };
+}
+
+/** A browser's Origin must name the host it is talking to; non-browser clients send none. */
+export function checkOrigin(req: FastifyRequest): Denial {
+  const origin = req.headers.origin;
+  if (origin === undefined) return undefined;
+  const host = req.headers.host;
+  let originHost: string;
+  try {
+    originHost = new URL(origin).host;
+  } catch {
+    originHost = '';
+  }
+  if (originHost && typeof host === 'string' && originHost === host) {
+    return undefined;
+  }
+  return { status: 403, code: 'forbidden', message: 'Cross-origin requests are not allowed' };
+}
+
+const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/**
+ * CSRF: a cross-site page can send a "simple" request (form or text/plain body) with the
+ * user's cookies and no preflight. Requests with a body must be JSON, which browsers only send
+ * cross-site after a preflight we never answer.
+ */
+export function checkCsrf(req: FastifyRequest): Denial {
+  if (!STATE_CHANGING.has(req.method)) return undefined;
+  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  const hasBody =
+    type !== '' ||
+    (req.headers['content-length'] !== undefined && req.headers['content-length'] !== '0') ||
+    req.headers['transfer-encoding'] !== undefined;
+  if (hasBody && type !== 'application/json') {
+    return {
+      status: 415,
+      code: 'unsupported-media-type',
+      message: 'Request bodies must be application/json'
+    };
+  }
+  return undefined;
+}
+
+export function deny(reply: FastifyReply, d: NonNullable<Denial>): FastifyReply {
+  return reply.code(d.status).send({ error: { code: d.code, message: d.message } });
+}
+
+/** Headers on every response: no sniffing, no framing by other origins, no caching. */
+export function hardenHeaders(reply: FastifyReply): void {
+  reply.header('X-Content-Type-Options', 'nosniff');
+  reply.header('Content-Security-Policy', "default-src 'none'; frame-ancestors 'self'");
+  reply.header('Cache-Control', 'no-store');
+  reply.header('Referrer-Policy', 'no-referrer');
+}

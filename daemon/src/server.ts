@@ -1,0 +1,193 @@
+// The daemon's entry point and the only file that listens: on the unix socket
+// jupyter-server-proxy passes as {unix_socket}, or, only with --tcp and a token in the
+// environment, on loopback for development. Exits 0 only when asked to stop (SIGTERM/SIGINT):
+// jupyter-server-proxy never restarts a daemon that exited 0.
+import { realpathSync } from 'node:fs';
+import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { buildApp } from './app.js';
+import { ProfileStore } from './profiles.js';
+import { SessionManager } from './sessions/manager.js';
+
+const USAGE = `usage: jupyter-desktops-daemon (--socket PATH | --tcp 127.0.0.1:PORT) [options]
+  --socket PATH         listen on this unix socket (created 0600)
+  --tcp HOST:PORT       development only: loopback TCP; requires JUPYTER_DESKTOPS_TOKEN
+  --profiles-dir DIR    extra profile directory, later ones override (repeatable)
+  --runtime-dir DIR     private directory for session sockets and logs
+  --max-sessions N      desktops a user may run at once (default 1)
+  --max-geometry WxH    largest desktop a client may ask for (default 7680x4320)
+  --xvnc PATH           X server program (default Xtigervnc)
+  --quiet               no request log`;
+
+export class UsageError extends Error {}
+
+export interface IDaemonConfig {
+  socket?: string;
+  tcp?: { host: string; port: number };
+  token?: string;
+  profileDirs: string[];
+  iconDirs: string[];
+  runtimeDir: string;
+  maxSessions: number;
+  maxWidth: number;
+  maxHeight: number;
+  xvnc: string;
+  quiet: boolean;
+}
+
+/**
+ * Where built-in profiles and icons live: one level above the running script, i.e. dist/ for
+ * the bundle (dist/bin/*.cjs) and daemon/ when run from lib/ in a checkout.
+ */
+function assetsRoot(): string {
+  return resolve(dirname(realpathSync(process.argv[1] ?? '.')), '..');
+}
+
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): IDaemonConfig {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        socket: { type: 'string' },
+        tcp: { type: 'string' },
+        'profiles-dir': { type: 'string', multiple: true },
+        'runtime-dir': { type: 'string' },
+        'max-sessions': { type: 'string' },
+        'max-geometry': { type: 'string' },
+        xvnc: { type: 'string' },
+        quiet: { type: 'boolean' },
+        help: { type: 'boolean' }
+      },
+      strict: true
+    }));
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n${USAGE}`);
+  }
+  if (values.help) throw new UsageError(USAGE);
+  if (!values.socket === !values.tcp)
+    throw new UsageError(`give exactly one of --socket or --tcp\n${USAGE}`);
+  let tcp: IDaemonConfig['tcp'];
+  let token: string | undefined;
+  if (values.tcp) {
+    const m = /^(127\.0\.0\.1|\[::1\]|localhost):(\d{1,5})$/.exec(values.tcp);
+    if (!m) throw new UsageError('--tcp only accepts a loopback address, e.g. 127.0.0.1:8765');
+    tcp = { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+    token = env.JUPYTER_DESKTOPS_TOKEN;
+    if (!token || token.length < 16) {
+      throw new UsageError(
+        '--tcp needs JUPYTER_DESKTOPS_TOKEN (16+ characters) in the environment'
+      );
+    }
+  }
+  const maxSessions = Number(values['max-sessions'] ?? '1');
+  if (!Number.isInteger(maxSessions) || maxSessions < 1 || maxSessions > 16) {
+    throw new UsageError('--max-sessions must be an integer from 1 to 16');
+  }
+  const geo = /^(\d{3,4})x(\d{3,4})$/.exec(values['max-geometry'] ?? '7680x4320');
+  if (!geo) throw new UsageError('--max-geometry must look like 3840x2160');
+  const uid = process.getuid ? process.getuid() : 0;
+  const root = assetsRoot();
+  return {
+    socket: values.socket ? resolve(values.socket) : undefined,
+    tcp,
+    token,
+    profileDirs: [join(root, 'profiles'), ...(values['profiles-dir'] ?? []).map(d => resolve(d))],
+    iconDirs: [join(root, 'icons'), resolve(root, '..', 'icons')],
+    runtimeDir: resolve(
+      values['runtime-dir'] ??
+        (env.XDG_RUNTIME_DIR
+          ? join(env.XDG_RUNTIME_DIR, 'jupyter-desktops')
+          : join(tmpdir(), `jupyter-desktops-${uid}`))
+    ),
+    maxSessions,
+    maxWidth: Number(geo[1]),
+    maxHeight: Number(geo[2]),
+    xvnc: values.xvnc ?? 'Xtigervnc',
+    quiet: !!values.quiet
+  };
+}
+
+/**
+ * Creates (or checks) a directory that must be ours alone: not a symlink, owned by us, 0700.
+ * Another user could otherwise pre-create it in /tmp and read our sockets.
+ */
+export async function ensurePrivateDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const st = await lstat(dir);
+  const uid = process.getuid ? process.getuid() : st.uid;
+  if (!st.isDirectory() || st.uid !== uid) {
+    throw new Error(`${dir} is not a directory owned by this user; refusing to use it`);
+  }
+  if ((st.mode & 0o077) !== 0) await chmod(dir, 0o700);
+}
+
+async function unlinkStaleSocket(path: string): Promise<void> {
+  try {
+    const st = await lstat(path);
+    if (st.isSocket()) await unlink(path);
+  } catch {
+    // nothing there
+  }
+}
+
+export async function main(argv = process.argv.slice(2)): Promise<void> {
+  process.umask(0o077);
+  let cfg: IDaemonConfig;
+  try {
+    cfg = parseConfig(argv, process.env);
+  } catch (err) {
+    process.stderr.write(`jupyter-desktops-daemon: ${(err as Error).message}\n`);
+    // Not 0: a proxy must not take a usage error for a clean stop.
+    process.exit(2);
+  }
+  delete process.env.JUPYTER_DESKTOPS_TOKEN;
+  await ensurePrivateDir(cfg.runtimeDir);
+
+  const profiles = new ProfileStore({
+    dirs: cfg.profileDirs,
+    iconDirs: cfg.iconDirs,
+    xvnc: cfg.xvnc
+  });
+  const sessions = new SessionManager({
+    profiles,
+    runtimeDir: cfg.runtimeDir,
+    xvnc: cfg.xvnc,
+    maxSessions: cfg.maxSessions,
+    maxWidth: cfg.maxWidth,
+    maxHeight: cfg.maxHeight
+  });
+  const app = await buildApp({
+    profiles,
+    sessions,
+    token: cfg.token,
+    logger: cfg.quiet ? false : {}
+  });
+
+  const orphans = await sessions.cleanOrphans();
+  if (orphans) app.log.warn(`ended ${orphans} process(es) left by an earlier daemon`);
+  const { problems } = await profiles.load();
+  for (const p of problems) app.log.warn(`ignoring profile ${p.file}: ${p.message}`);
+
+  let stopping = false;
+  const stop = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info(`${signal}: stopping every desktop`);
+    await sessions.stopAll({ code: 'daemon-shutdown', message: 'The desktops service stopped' });
+    await app.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+
+  if (cfg.socket) {
+    await unlinkStaleSocket(cfg.socket);
+    await app.listen({ path: cfg.socket });
+    await chmod(cfg.socket, 0o600);
+  } else if (cfg.tcp) {
+    await app.listen({ host: cfg.tcp.host, port: cfg.tcp.port });
+  }
+}

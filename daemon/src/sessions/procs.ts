@@ -1,0 +1,89 @@
+// Finding and ending a session's processes. Process groups catch the common case; the sweep
+// by marker variable catches everything that left its group (dbus-launch, setsid'd helpers).
+import { readdir, readFile } from 'node:fs/promises';
+
+/** Environment variables every process of a session inherits. */
+export const MARKER_VAR = 'JUPYTER_DESKTOPS_SESSION';
+export const RUNTIME_VAR = 'JUPYTER_DESKTOPS_RUNTIME';
+
+export interface IMarkedProcess {
+  pid: number;
+  session: string;
+  runtime: string;
+}
+
+/** Our own processes (same real uid) that carry the session marker, read from /proc. */
+export async function findMarkedProcesses(): Promise<IMarkedProcess[]> {
+  const uid = process.getuid ? process.getuid() : -1;
+  const out: IMarkedProcess[] = [];
+  let entries: string[];
+  try {
+    entries = await readdir('/proc');
+  } catch {
+    return out;
+  }
+  await Promise.all(
+    entries.map(async name => {
+      if (!/^\d+$/.test(name)) return;
+      const pid = Number(name);
+      if (pid === process.pid) return;
+      try {
+        const status = await readFile(`/proc/${pid}/status`, 'latin1');
+        const m = /^Uid:\s+(\d+)/m.exec(status);
+        if (!m || Number(m[1]) !== uid) return;
+        const env = (await readFile(`/proc/${pid}/environ`, 'latin1')).split('\0');
+        let session = '';
+        let runtime = '';
+        for (const kv of env) {
+          if (kv.startsWith(MARKER_VAR + '=')) session = kv.slice(MARKER_VAR.length + 1);
+          else if (kv.startsWith(RUNTIME_VAR + '=')) runtime = kv.slice(RUNTIME_VAR.length + 1);
+        }
+        if (session) out.push({ pid, session, runtime });
+      } catch {
+        // The process ended while we looked, or is not ours to read.
+      }
+    })
+  );
+  return out;
+}
+
+export function signalGroup(pgid: number | undefined, signal: NodeJS.Signals): void {
+  if (!pgid || pgid <= 1) return;
+  try {
+    process.kill(-pgid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+export function signalPid(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms));
+
+/**
+ * SIGKILLs every process carrying one of the given session markers under `runtime`, repeating
+ * until none is left (a dying parent may fork once more). Returns how many were killed.
+ */
+export async function sweepMarked(
+  runtime: string,
+  match: (session: string) => boolean,
+  rounds = 20
+): Promise<number> {
+  let killed = 0;
+  for (let i = 0; i < rounds; i++) {
+    const found = (await findMarkedProcesses()).filter(
+      p => p.runtime === runtime && match(p.session)
+    );
+    if (found.length === 0) return killed;
+    for (const p of found) signalPid(p.pid, 'SIGKILL');
+    killed += found.length;
+    await sleep(50);
+  }
+  return killed;
+}

@@ -1,0 +1,210 @@
+// Shared by the daemon tests: temporary directories, test-only profiles and a real daemon on
+// a real unix socket. Profiles made here are named "test-..." and never ship.
+import { execFileSync } from 'node:child_process';
+import {
+  chmodSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  writeFileSync
+} from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../src/app';
+import { ProfileStore } from '../src/profiles';
+import { SessionManager } from '../src/sessions/manager';
+
+export const BUILTIN_PROFILES = resolve(__dirname, '..', 'profiles');
+export const ICONS = resolve(__dirname, '..', '..', 'icons');
+
+export function tmp(prefix = 'desktops-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Fails with a sentence naming the missing program instead of a cryptic spawn error. */
+export function requireProgram(name: string, pkg: string): void {
+  try {
+    execFileSync('sh', ['-c', 'command -v "$1"', 'sh', name], { stdio: 'pipe' });
+  } catch {
+    throw new Error(
+      `${name} is missing: install the Debian package ${pkg} (the test command does)`
+    );
+  }
+}
+
+/** Writes a profile and its xstartup into `dir`. */
+export function writeProfile(
+  dir: string,
+  id: string,
+  script: string,
+  extra: Record<string, unknown> = {}
+): void {
+  writeFileSync(
+    join(dir, `${id}.json`),
+    JSON.stringify({ id, title: `Test ${id}`, xstartup: `${id}.sh`, ...extra })
+  );
+  writeFileSync(join(dir, `${id}.sh`), `#!/bin/sh\n${script}\n`);
+  chmodSync(join(dir, `${id}.sh`), 0o755);
+}
+
+/**
+ * A minimal real session: paints the root window and waits. `exec` keeps the script's pid so
+ * the daemon sees the session end when it does.
+ */
+export const MINIMAL_SESSION = 'echo "display=$DISPLAY"\nexec sleep 600';
+
+export interface ITestDaemon {
+  app: FastifyInstance;
+  sessions: SessionManager;
+  profiles: ProfileStore;
+  socket: string;
+  runtimeDir: string;
+  close(): Promise<void>;
+}
+
+/** The real app on a real unix socket, with built-in profiles plus `profileDirs`. */
+export async function startDaemon(
+  profileDirs: string[],
+  opts: { maxSessions?: number; token?: string } = {}
+): Promise<ITestDaemon> {
+  const root = tmp('desktops-daemon-');
+  chmodSync(root, 0o700);
+  const runtimeDir = join(root, 'rt');
+  const socket = join(root, 'daemon.sock');
+  const profiles = new ProfileStore({
+    dirs: [BUILTIN_PROFILES, ...profileDirs],
+    iconDirs: [ICONS],
+    xvnc: 'Xtigervnc'
+  });
+  execFileSync('mkdir', ['-m', '700', runtimeDir]);
+  const sessions = new SessionManager({
+    profiles,
+    runtimeDir,
+    xvnc: 'Xtigervnc',
+    maxSessions: opts.maxSessions ?? 1,
+    maxWidth: 1920,
+    maxHeight: 1080
+  });
+  const app = await buildApp({ profiles, sessions, token: opts.token });
+  await app.listen({ path: socket });
+  return {
+    app,
+    sessions,
+    profiles,
+    socket,
+    runtimeDir,
+    async close() {
+      await sessions.stopAll({ code: 'daemon-shutdown', message: 'test over' });
+      await app.close();
+    }
+  };
+}
+
+/** A JSON request to the daemon over its unix socket. */
+export function request(
+  socketPath: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {}
+): Promise<{ status: number; json: any }> {
+  return new Promise((resolvePromise, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const req = httpRequest(
+      {
+        socketPath,
+        method,
+        path,
+        headers: {
+          ...(payload
+            ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
+            : {}),
+          ...headers
+        }
+      },
+      res => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', c => (text += c));
+        res.on('end', () =>
+          resolvePromise({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : undefined })
+        );
+      }
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** Socket inodes of every TCP listener and bound UDP socket on the host, from /proc/net. */
+export function listeningInodes(): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const proto of ['tcp', 'tcp6', 'udp', 'udp6']) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/net/${proto}`, 'latin1');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10) continue;
+      const [local, , state, , , , , , inode] = [
+        f[1],
+        f[2],
+        f[3],
+        f[4],
+        f[5],
+        f[6],
+        f[7],
+        f[8],
+        f[9]
+      ];
+      // TCP LISTEN is state 0A; any UDP socket with a bound local port can receive.
+      const listening = proto.startsWith('tcp') ? state === '0A' : !local.endsWith(':0000');
+      if (listening) out.set(inode, `${proto} ${local}`);
+    }
+  }
+  return out;
+}
+
+/** The listeners (TCP or UDP) held by any of `pids`, as "pid proto addr" strings. */
+export function listenersOf(pids: number[]): string[] {
+  const listening = listeningInodes();
+  const found: string[] = [];
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m && listening.has(m[1])) found.push(`${pid} ${listening.get(m[1])}`);
+      } catch {
+        // fd closed meanwhile
+      }
+    }
+  }
+  return found;
+}
+
+/** Polls until `fn` returns a truthy value or the time is up. */
+export async function waitFor<T>(
+  fn: () => T | Promise<T>,
+  timeoutMs = 10000,
+  what = 'condition'
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise(r => setTimeout(r, 100));
+  }
+}

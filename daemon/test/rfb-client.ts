@@ -1,0 +1,109 @@
+// A minimal RFB client over the daemon's WebSocket route, for tests only: enough of RFB 3.8
+// (security type None) to reach ServerInit and read one FramebufferUpdate.
+import WebSocket from 'ws';
+
+export class RfbTestClient {
+  private _buf = Buffer.alloc(0);
+  private _waiters: (() => void)[] = [];
+  closed?: { code: number; reason: string };
+
+  constructor(readonly ws: WebSocket) {
+    ws.on('message', (d: Buffer) => {
+      this._buf = Buffer.concat([this._buf, d]);
+      this._wake();
+    });
+    ws.on('close', (code, reason) => {
+      this.closed = { code, reason: reason.toString() };
+      this._wake();
+    });
+  }
+
+  static open(
+    socketPath: string,
+    sessionId: string,
+    headers: Record<string, string> = {}
+  ): Promise<RfbTestClient> {
+    const ws = new WebSocket(`ws+unix://${socketPath}:/api/sessions/${sessionId}/rfb`, {
+      headers,
+      perMessageDeflate: false
+    });
+    return new Promise((resolve, reject) => {
+      ws.once('open', () => resolve(new RfbTestClient(ws)));
+      ws.once('unexpected-response', (_req, res) =>
+        reject(new Error(`upgrade refused: ${res.statusCode}`))
+      );
+      ws.once('error', reject);
+    });
+  }
+
+  private _wake(): void {
+    for (const w of this._waiters.splice(0)) w();
+  }
+
+  async read(n: number, timeoutMs = 10000): Promise<Buffer> {
+    const deadline = Date.now() + timeoutMs;
+    while (this._buf.length < n) {
+      if (this.closed)
+        throw new Error(`connection closed (${this.closed.code} ${this.closed.reason})`);
+      if (Date.now() > deadline) throw new Error(`timed out reading ${n} bytes`);
+      await new Promise<void>(r => {
+        this._waiters.push(r);
+        setTimeout(r, 200);
+      });
+    }
+    const out = this._buf.subarray(0, n);
+    this._buf = this._buf.subarray(n);
+    return out;
+  }
+
+  send(b: Buffer | number[]): void {
+    this.ws.send(Buffer.from(b));
+  }
+
+  /** Version, security None, ClientInit; returns the framebuffer size and desktop name. */
+  async handshake(): Promise<{ width: number; height: number; name: string }> {
+    const version = (await this.read(12)).toString('latin1');
+    if (!/^RFB 003\.00[78]\n$/.test(version))
+      throw new Error(`unexpected version ${JSON.stringify(version)}`);
+    this.send(Buffer.from('RFB 003.008\n'));
+    const n = (await this.read(1))[0];
+    const types = [...(await this.read(n))];
+    if (!types.includes(1)) throw new Error(`security None not offered: ${types}`);
+    this.send([1]);
+    const result = (await this.read(4)).readUInt32BE(0);
+    if (result !== 0) throw new Error(`security result ${result}`);
+    this.send([1]); // shared
+    const init = await this.read(24);
+    const name = (await this.read(init.readUInt32BE(20))).toString('utf8');
+    return { width: init.readUInt16BE(0), height: init.readUInt16BE(2), name };
+  }
+
+  /** Asks for the whole screen in Raw encoding and reads the FramebufferUpdate header. */
+  async requestFrame(
+    width: number,
+    height: number
+  ): Promise<{ rects: number; first: { w: number; h: number; encoding: number } }> {
+    this.send([2, 0, 0, 1, 0, 0, 0, 0]); // SetEncodings: Raw
+    const req = Buffer.alloc(10);
+    req.writeUInt8(3, 0);
+    req.writeUInt16BE(width, 6);
+    req.writeUInt16BE(height, 8);
+    this.send(req);
+    for (;;) {
+      const type = (await this.read(1))[0];
+      if (type === 0) {
+        const head = await this.read(3);
+        const rect = await this.read(12);
+        return {
+          rects: head.readUInt16BE(1),
+          first: { w: rect.readUInt16BE(4), h: rect.readUInt16BE(6), encoding: rect.readInt32BE(8) }
+        };
+      }
+      throw new Error(`unexpected server message ${type}`);
+    }
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}

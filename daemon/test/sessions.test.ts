@@ -1,0 +1,219 @@
+// Integration: real Xtigervnc, real xstartup sessions, real sockets, real processes.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { findMarkedProcesses } from '../src/sessions/procs';
+import { RfbTestClient } from './rfb-client';
+import {
+  listenersOf,
+  MINIMAL_SESSION,
+  request,
+  requireProgram,
+  startDaemon,
+  tmp,
+  waitFor,
+  writeProfile,
+  type ITestDaemon
+} from './helpers';
+
+async function markedPids(session: string): Promise<number[]> {
+  return (await findMarkedProcesses()).filter(p => p.session === session).map(p => p.pid);
+}
+
+async function displayOf(d: ITestDaemon, id: string): Promise<number> {
+  const log = await waitFor(
+    async () => {
+      const r = await request(d.socket, 'GET', `/api/sessions/${id}/log`);
+      return /display=:(\d+)/.exec(r.json.text);
+    },
+    10000,
+    'the session to log its display'
+  );
+  return Number(log[1]);
+}
+
+describe('desktop sessions with real Xtigervnc', () => {
+  let d: ITestDaemon;
+
+  beforeAll(async () => {
+    requireProgram('Xtigervnc', 'tigervnc-standalone-server');
+    const dir = tmp();
+    writeProfile(dir, 'test-min', MINIMAL_SESSION, { title: 'Minimal' });
+    writeProfile(dir, 'test-other', MINIMAL_SESSION, { title: 'Other' });
+    writeProfile(
+      dir,
+      'test-listens',
+      `exec python3 -c 'import socket, time; s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(); time.sleep(600)'`
+    );
+    writeProfile(dir, 'test-fails', 'echo "test-fails: cannot start" >&2\nexit 3', {
+      title: 'Fails'
+    });
+    d = await startDaemon([dir]);
+  });
+  afterEach(async () => {
+    for (const s of d.sessions.live()) await d.sessions.stop(s.id);
+  });
+  afterAll(() => d?.close());
+
+  it('starts a desktop and serves a FramebufferUpdate over the WebSocket route', async () => {
+    const r = await request(d.socket, 'POST', '/api/sessions', {
+      profile: 'test-min',
+      width: 800,
+      height: 600
+    });
+    expect(r.status).toBe(201);
+    expect(r.json).toMatchObject({
+      profile: 'test-min',
+      state: 'running',
+      width: 800,
+      height: 600
+    });
+    const client = await RfbTestClient.open(d.socket, r.json.id);
+    const init = await client.handshake();
+    expect(init).toEqual({ width: 800, height: 600, name: 'Minimal' });
+    const update = await client.requestFrame(800, 600);
+    expect(update.rects).toBeGreaterThan(0);
+    expect(update.first.encoding).toBe(0);
+    expect(update.first.w * update.first.h).toBeGreaterThan(0);
+    client.close();
+  });
+
+  it('keeps the runtime dir private and the RFB socket 0600', async () => {
+    const r = await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' });
+    const dir = join(d.runtimeDir, r.json.id);
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+    expect(statSync(join(dir, 'rfb.sock')).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dir, 'Xauthority')).mode & 0o777).toBe(0o600);
+  });
+
+  it('replaces the previous desktop: none of its processes survive', async () => {
+    const first = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' })).json;
+    expect((await markedPids(first.id)).length).toBeGreaterThan(0);
+    const second = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-other' }))
+      .json;
+    expect(second.state).toBe('running');
+    expect(await markedPids(first.id)).toEqual([]);
+    const old = (await request(d.socket, 'GET', `/api/sessions/${first.id}`)).json;
+    expect(old.state).toBe('exited');
+    expect(old.exit).toEqual({
+      code: 'replaced',
+      message: 'Minimal was replaced by Other',
+      replacedBy: { session: second.id, profile: 'test-other', title: 'Other' }
+    });
+    expect(d.sessions.live().map(s => s.id)).toEqual([second.id]);
+  });
+
+  it('stopping removes its processes, sockets, cookie and X lock files', async () => {
+    const s = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' })).json;
+    const display = await displayOf(d, s.id);
+    const dir = join(d.runtimeDir, s.id);
+    expect(existsSync(`/tmp/.X11-unix/X${display}`)).toBe(true);
+    expect(existsSync(join(dir, 'rfb.sock'))).toBe(true);
+    const stopped = await request(d.socket, 'DELETE', `/api/sessions/${s.id}`);
+    expect(stopped.status).toBe(200);
+    expect(stopped.json).toMatchObject({ state: 'exited', exit: { code: 'stopped' } });
+    expect(await markedPids(s.id)).toEqual([]);
+    expect(existsSync(dir)).toBe(false);
+    expect(existsSync(`/tmp/.X${display}-lock`)).toBe(false);
+    expect(existsSync(`/tmp/.X11-unix/X${display}`)).toBe(false);
+    // The log tail outlives the runtime dir, for the error pane.
+    const log = await request(d.socket, 'GET', `/api/sessions/${s.id}/log`);
+    expect(log.json.text).toMatch(/display=:\d+/);
+  });
+
+  it('cleans up after Xtigervnc is killed with SIGKILL, and the next start works', async () => {
+    const s = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' })).json;
+    const display = await displayOf(d, s.id);
+    const xvnc = (await markedPids(s.id)).find(pid =>
+      readFileSync(`/proc/${pid}/cmdline`, 'latin1').startsWith('Xtigervnc\0')
+    );
+    expect(xvnc).toBeDefined();
+    process.kill(xvnc!, 'SIGKILL');
+    const after = await waitFor(
+      async () => {
+        const r = (await request(d.socket, 'GET', `/api/sessions/${s.id}`)).json;
+        return r.state === 'failed' ? r : undefined;
+      },
+      10000,
+      'the session to be marked failed'
+    );
+    expect(after.exit.code).toBe('xserver-exited');
+    expect(await markedPids(s.id)).toEqual([]);
+    expect(existsSync(`/tmp/.X11-unix/X${display}`)).toBe(false);
+    const next = await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' });
+    expect(next.json.state).toBe('running');
+  });
+
+  it('reports a start script that exits at once, with its output, and leaves nothing behind', async () => {
+    const r = await request(d.socket, 'POST', '/api/sessions', { profile: 'test-fails' });
+    expect(r.status).toBe(500);
+    expect(r.json.error.code).toBe('start-failed');
+    expect(r.json.error.message).toMatch(
+      /^Fails did not start: its start script exited \(status 3\)/
+    );
+    const id = r.json.error.session.id;
+    expect((await request(d.socket, 'GET', `/api/sessions/${id}`)).json.state).toBe('failed');
+    const log = await request(d.socket, 'GET', `/api/sessions/${id}/log`);
+    expect(log.json.text).toMatch(/test-fails: cannot start/);
+    expect(await markedPids(id)).toEqual([]);
+    expect(d.sessions.live()).toEqual([]);
+  });
+
+  it('the listener check finds a TCP listener in a session that opens one', async () => {
+    const s = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-listens' })).json;
+    const found = await waitFor(
+      async () => {
+        const l = listenersOf(await markedPids(s.id));
+        return l.length ? l : undefined;
+      },
+      10000,
+      'the test listener'
+    );
+    expect(found[0]).toMatch(/^\d+ tcp 0100007F:[0-9A-F]{4}$/);
+  });
+
+  it('refuses the WebSocket for a session that is not running', async () => {
+    const s = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' })).json;
+    await request(d.socket, 'DELETE', `/api/sessions/${s.id}`);
+    await expect(RfbTestClient.open(d.socket, s.id)).rejects.toThrow(/409/);
+    await expect(RfbTestClient.open(d.socket, 'AAAAAAAAAAAAAAAA')).rejects.toThrow(/404/);
+  });
+});
+
+describe('a real XFCE session', () => {
+  let d: ITestDaemon;
+
+  beforeAll(async () => {
+    requireProgram('Xtigervnc', 'tigervnc-standalone-server');
+    requireProgram('xfce4-session', 'xfce4');
+    requireProgram('dbus-launch', 'dbus-x11');
+    d = await startDaemon([]);
+  });
+  afterAll(() => d?.close());
+
+  it('owns no TCP or UDP listener in any of its processes, and stops completely', async () => {
+    const s = (
+      await request(d.socket, 'POST', '/api/sessions', {
+        profile: 'xfce',
+        width: 1024,
+        height: 768
+      })
+    ).json;
+    expect(s.state).toBe('running');
+    // Wait until the session has grown its usual process tree (panel, window manager, dbus).
+    const pids = await waitFor(
+      async () => {
+        const p = await markedPids(s.id);
+        return p.length >= 6 ? p : undefined;
+      },
+      20000,
+      'the XFCE session processes'
+    );
+    await new Promise(r => setTimeout(r, 1500));
+    const all = await markedPids(s.id);
+    expect(all.length).toBeGreaterThanOrEqual(pids.length);
+    expect(listenersOf(all)).toEqual([]);
+    await request(d.socket, 'DELETE', `/api/sessions/${s.id}`);
+    expect(await markedPids(s.id)).toEqual([]);
+  });
+});

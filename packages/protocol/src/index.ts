@@ -1,0 +1,201 @@
+// The wire contract between the desktops daemon and the labextension: every REST body, every
+// route's parameters and every limit both ends must agree on. Types are derived, never re-typed.
+import Type from 'typebox';
+
+/** Profile ids name files and CSS classes: keep them to a small, safe alphabet. */
+export const PROFILE_ID_PATTERN = '^[a-z0-9][a-z0-9_-]{0,63}$';
+/** Session ids are 16 random url-safe base64 characters. */
+export const SESSION_ID_PATTERN = '^[A-Za-z0-9_-]{16}$';
+
+/** Geometry limits every desktop is held to; the site may lower the maximum. */
+export const GEOMETRY = {
+  minWidth: 320,
+  minHeight: 200,
+  maxWidth: 7680,
+  maxHeight: 4320,
+  defaultWidth: 1280,
+  defaultHeight: 800
+} as const;
+
+export const ProfileId = Type.String({ pattern: PROFILE_ID_PATTERN, maxLength: 64 });
+export const SessionId = Type.String({ pattern: SESSION_ID_PATTERN, maxLength: 16 });
+
+export const ProfileKind = Type.Union([Type.Literal('desktop'), Type.Literal('app')]);
+
+/** What a profile needs on the host before its tile is enabled. */
+export const Requirement = Type.Object(
+  {
+    /** A program: a bare name looked up on PATH, or an absolute path. */
+    command: Type.String({ minLength: 1, maxLength: 4096 }),
+    /** Absolute paths tried before PATH, first match wins (e.g. /opt/vapor/bin/vapor). */
+    paths: Type.Optional(
+      Type.Array(Type.String({ minLength: 1, maxLength: 4096 }), { maxItems: 32 })
+    ),
+    /** Environment variable for the xstartup holding the resolved absolute path. */
+    env: Type.Optional(Type.String({ pattern: '^[A-Z][A-Z0-9_]{0,63}$' })),
+    /** Human name used in the reason shown when missing ("NCAR VAPOR"). */
+    name: Type.Optional(Type.String({ maxLength: 200 }))
+  },
+  { additionalProperties: false }
+);
+
+/** A profile file as an admin writes it (desktops/<id>.json). */
+export const ProfileFile = Type.Object(
+  {
+    id: ProfileId,
+    title: Type.String({ minLength: 1, maxLength: 100 }),
+    description: Type.Optional(Type.String({ maxLength: 1000 })),
+    /** SVG file next to the profile file. */
+    icon: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9._-]+\\.svg$', maxLength: 200 })),
+    category: Type.Optional(Type.String({ minLength: 1, maxLength: 100 })),
+    kind: Type.Optional(ProfileKind),
+    /** Script next to the profile file that starts the session (absolute paths allowed). */
+    xstartup: Type.String({ minLength: 1, maxLength: 4096 }),
+    requires: Type.Optional(Type.Array(Requirement, { maxItems: 32 })),
+    /** File name extensions the profile's application opens (".nc"). */
+    fileTypes: Type.Optional(
+      Type.Array(Type.String({ pattern: '^\\.[A-Za-z0-9_.-]{1,32}$' }), { maxItems: 64 })
+    ),
+    /** Launcher order within the category. */
+    rank: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
+    /** Set false to hide a built-in profile. */
+    enabled: Type.Optional(Type.Boolean())
+  },
+  { additionalProperties: false }
+);
+
+/** A profile as the daemon reports it. */
+export const Profile = Type.Object({
+  id: ProfileId,
+  title: Type.String(),
+  description: Type.String(),
+  category: Type.String(),
+  kind: ProfileKind,
+  rank: Type.Integer(),
+  /** Path of the icon under the API (`api/profiles/<id>/icon`), absent when none. */
+  icon: Type.Optional(Type.String()),
+  fileTypes: Type.Array(Type.String()),
+  available: Type.Boolean(),
+  unavailableReason: Type.Optional(Type.String())
+});
+
+export const ProfileList = Type.Object({ profiles: Type.Array(Profile) });
+
+export const SessionState = Type.Union([
+  Type.Literal('starting'),
+  Type.Literal('running'),
+  Type.Literal('stopping'),
+  Type.Literal('exited'),
+  Type.Literal('failed')
+]);
+
+/** Why a session ended. `replaced` names the session that took its place. */
+export const ExitReason = Type.Object({
+  code: Type.Union([
+    Type.Literal('stopped'),
+    Type.Literal('replaced'),
+    Type.Literal('xstartup-exited'),
+    Type.Literal('xserver-exited'),
+    Type.Literal('start-failed'),
+    Type.Literal('daemon-shutdown')
+  ]),
+  message: Type.String(),
+  replacedBy: Type.Optional(
+    Type.Object({ session: SessionId, profile: ProfileId, title: Type.String() })
+  )
+});
+
+export const Session = Type.Object({
+  id: SessionId,
+  profile: ProfileId,
+  title: Type.String(),
+  state: SessionState,
+  width: Type.Integer(),
+  height: Type.Integer(),
+  startedAt: Type.String({ format: 'date-time' }),
+  endedAt: Type.Optional(Type.String({ format: 'date-time' })),
+  exit: Type.Optional(ExitReason)
+});
+
+export const SessionList = Type.Object({ sessions: Type.Array(Session) });
+
+export const StartSessionBody = Type.Object(
+  {
+    profile: ProfileId,
+    width: Type.Optional(Type.Integer({ minimum: GEOMETRY.minWidth, maximum: GEOMETRY.maxWidth })),
+    height: Type.Optional(
+      Type.Integer({ minimum: GEOMETRY.minHeight, maximum: GEOMETRY.maxHeight })
+    ),
+    /** Reserved for "Open in": a file for the profile's application. */
+    open: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 }))
+  },
+  { additionalProperties: false }
+);
+
+export const SessionParams = Type.Object({ id: SessionId });
+export const ProfileParams = Type.Object({ id: ProfileId });
+
+export const SessionLog = Type.Object({
+  id: SessionId,
+  /** The last lines of Xtigervnc and xstartup output. */
+  text: Type.String(),
+  truncated: Type.Boolean()
+});
+
+export const ErrorCode = Type.Union([
+  Type.Literal('bad-request'),
+  Type.Literal('unauthorized'),
+  Type.Literal('forbidden'),
+  Type.Literal('not-found'),
+  Type.Literal('profile-unavailable'),
+  Type.Literal('conflict'),
+  Type.Literal('too-many-sessions'),
+  Type.Literal('payload-too-large'),
+  Type.Literal('unsupported-media-type'),
+  Type.Literal('start-failed'),
+  Type.Literal('internal')
+]);
+
+export const ErrorBody = Type.Object({
+  error: Type.Object({
+    code: ErrorCode,
+    message: Type.String(),
+    /** With `start-failed`: the failed session, whose log tells why. */
+    session: Type.Optional(Session)
+  })
+});
+
+export const Health = Type.Object({
+  ok: Type.Boolean(),
+  version: Type.String(),
+  sessions: Type.Integer()
+});
+
+/** Route paths relative to the daemon root (`{base_url}desktops/` in the browser). */
+export const ROUTES = {
+  health: 'healthz',
+  profiles: 'api/profiles',
+  profileIcon: (id: string) => `api/profiles/${encodeURIComponent(id)}/icon`,
+  sessions: 'api/sessions',
+  session: (id: string) => `api/sessions/${encodeURIComponent(id)}`,
+  sessionLog: (id: string) => `api/sessions/${encodeURIComponent(id)}/log`,
+  sessionRfb: (id: string) => `api/sessions/${encodeURIComponent(id)}/rfb`
+} as const;
+
+/** The mount point under Jupyter's base URL. */
+export const MOUNT = 'desktops/';
+
+export type ProfileFile = Type.Static<typeof ProfileFile>;
+export type Requirement = Type.Static<typeof Requirement>;
+export type Profile = Type.Static<typeof Profile>;
+export type ProfileKind = Type.Static<typeof ProfileKind>;
+export type ProfileList = Type.Static<typeof ProfileList>;
+export type SessionState = Type.Static<typeof SessionState>;
+export type ExitReason = Type.Static<typeof ExitReason>;
+export type Session = Type.Static<typeof Session>;
+export type SessionList = Type.Static<typeof SessionList>;
+export type StartSessionBody = Type.Static<typeof StartSessionBody>;
+export type SessionLog = Type.Static<typeof SessionLog>;
+export type ErrorCode = Type.Static<typeof ErrorCode>;
+export type ErrorBody = Type.Static<typeof ErrorBody>;
+export type Health = Type.Static<typeof Health>;

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs everything the product and its tests need on Debian 12, as root, idempotently:
+# system packages (apt), npm dependencies, the build, and a Python venv with the wheel.
+# Usage: scripts/setup.sh [--no-wheel]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PIP_RETRIES="${PIP_RETRIES:-0}" PIP_DISABLE_PIP_VERSION_CHECK=1 DEBIAN_FRONTEND=noninteractive
+
+APT_PACKAGES=(
+  tigervnc-standalone-server tigervnc-tools xauth x11-utils x11-xserver-utils
+  xfce4 xfce4-terminal mate-desktop-environment-core dbus-x11 fonts-dejavu-core
+  nginx chromium shellcheck procps python3-venv
+)
+
+step() { printf '\n==> %s\n' "$*"; }
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  step "apt: installing ${missing[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "These Debian packages are missing and installing them needs root: ${missing[*]}" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+step "npm: installing dependencies"
+if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+
+step "build: protocol, daemon, labextension"
+npm run build
+
+if [ "${1:-}" != "--no-wheel" ]; then
+  step "python: venv .venv with JupyterLab and the jupyterlab-desktops wheel"
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  .venv/bin/pip install -q --upgrade pip >/dev/null 2>&1 || true
+  rm -rf dist/*.whl
+  .venv/bin/pip install -q build hatchling
+  .venv/bin/python -m build --wheel --no-isolation --outdir dist . >/dev/null
+  # jupyter-server-proxy is a declared dependency; where the package index lacks it (as on
+  # machines with only a local mirror) the wheel is installed without it and the nginx route
+  # of DESIGN.md stands in for it.
+  if ! .venv/bin/pip install -q dist/*.whl 2>/dev/null; then
+    echo "jupyter-server-proxy is not on this machine's package index: using the nginx route"
+    .venv/bin/pip install -q "jupyterlab>=4.6,<5" dist/*.whl --no-deps
+    .venv/bin/pip install -q "jupyterlab>=4.6,<5" jupyter_server
+  fi
+fi
