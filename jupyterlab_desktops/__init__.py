@@ -1,0 +1,52 @@
+"""JupyterLab Desktops: Linux desktops and GUI applications in JupyterLab tabs.
+
+This package holds the prebuilt labextension, the bundled Node daemon, and the
+jupyter-server-proxy entry point that starts the daemon on a private unix socket.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from jupyter_core.paths import jupyter_config_path
+
+__version__ = "0.1.0"
+
+HERE = Path(__file__).parent
+DAEMON = HERE / "daemon" / "bin" / "jupyter-desktops-daemon.cjs"
+
+
+def profile_dirs() -> list[str]:
+    """`desktops/` on Jupyter's config path, lowest priority first (later ones override)."""
+    return [str(Path(p) / "desktops") for p in reversed(jupyter_config_path())]
+
+
+def daemon_command(socket: str) -> list[str]:
+    """The daemon's argv for a unix socket path. Nothing secret goes into it."""
+    node = os.environ.get("JUPYTER_DESKTOPS_NODE") or shutil.which("node") or "node"
+    cmd = [node, str(DAEMON), "--socket", socket]
+    for d in profile_dirs():
+        cmd += ["--profiles-dir", d]
+    return cmd
+
+
+def setup_desktops() -> dict:
+    """jupyter-server-proxy's spec for `{base_url}desktops/`.
+
+    The daemon listens on the unix socket jupyter-server-proxy creates; our own launcher
+    tiles replace jupyter-server-proxy's launcher entry.
+    """
+    return {
+        "command": daemon_command("{unix_socket}"),
+        "unix_socket": True,
+        "absolute_url": False,
+        "timeout": 30,
+        "new_browser_tab": False,
+        "launcher_entry": {"enabled": False},
+    }
+
+
+def _jupyter_labextension_paths():
+    return [{"src": "labextension", "dest": "jupyterlab-desktops"}]

@@ -1,0 +1,131 @@
+// The one way the frontend talks to the daemon: every REST call goes through requestAPI(),
+// which turns the proxy's and the daemon's failures into sentences a user can act on.
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+import {
+  MOUNT,
+  ROUTES,
+  type ErrorBody,
+  type Profile,
+  type ProfileList,
+  type Session,
+  type SessionList,
+  type SessionLog
+} from '@jupyterlab-desktops/protocol';
+
+/** A failed call, with the daemon's error code when it answered. */
+export class DesktopsError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: string,
+    readonly session?: Session
+  ) {
+    super(message);
+  }
+}
+
+export class DesktopsAPI {
+  constructor(readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings()) {}
+
+  /** Absolute URL of a daemon route under `{base_url}desktops/`. */
+  url(path: string): string {
+    return URLExt.join(this.settings.baseUrl, MOUNT, path);
+  }
+
+  /** WebSocket URL of a session's RFB stream, carrying the token where Lab uses one. */
+  rfbUrl(id: string): string {
+    const url = URLExt.join(this.settings.wsUrl, MOUNT, ROUTES.sessionRfb(id));
+    if (this.settings.token && this.settings.appendToken) {
+      return `${url}?token=${encodeURIComponent(this.settings.token)}`;
+    }
+    return url;
+  }
+
+  async profiles(): Promise<Profile[]> {
+    return (await this.request<ProfileList>(ROUTES.profiles)).profiles;
+  }
+
+  async sessions(): Promise<Session[]> {
+    return (await this.request<SessionList>(ROUTES.sessions)).sessions;
+  }
+
+  session(id: string): Promise<Session> {
+    return this.request<Session>(ROUTES.session(id));
+  }
+
+  start(profile: string, width?: number, height?: number): Promise<Session> {
+    return this.request<Session>(ROUTES.sessions, {
+      method: 'POST',
+      body: JSON.stringify({ profile, width, height })
+    });
+  }
+
+  stop(id: string): Promise<Session> {
+    return this.request<Session>(ROUTES.session(id), { method: 'DELETE' });
+  }
+
+  log(id: string): Promise<SessionLog> {
+    return this.request<SessionLog>(ROUTES.sessionLog(id));
+  }
+
+  async request<T>(path: string, init: RequestInit = {}): Promise<T> {
+    const headers = new Headers(init.headers);
+    if (init.body) headers.set('Content-Type', 'application/json');
+    let response: Response;
+    try {
+      response = await ServerConnection.makeRequest(
+        this.url(path),
+        { ...init, headers },
+        this.settings
+      );
+    } catch (err) {
+      throw new DesktopsError(
+        `The Jupyter server could not be reached: ${(err as Error).message}`,
+        0,
+        'network'
+      );
+    }
+    const text = await response.text();
+    let data: unknown;
+    try {
+      data = text ? JSON.parse(text) : undefined;
+    } catch {
+      data = undefined;
+    }
+    if (response.ok && data !== undefined) return data as T;
+    const error = (data as ErrorBody | undefined)?.error;
+    if (error) {
+      throw new DesktopsError(error.message, response.status, error.code, error.session);
+    }
+    throw Private.proxyError(response.status);
+  }
+}
+
+namespace Private {
+  /** The daemon did not answer: say which part of the path is missing. */
+  export function proxyError(status: number): DesktopsError {
+    if (status === 404) {
+      return new DesktopsError(
+        'The desktops service is not available on this server: jupyter-server-proxy is not ' +
+          'installed or not enabled, or the jupyterlab-desktops package is missing. ' +
+          'Ask your administrator to install jupyterlab-desktops with its dependencies.',
+        status,
+        'no-proxy'
+      );
+    }
+    if (status === 401 || status === 403) {
+      return new DesktopsError(
+        'You are not logged in to this Jupyter server any more: reload the page to log in again.',
+        status,
+        'unauthorized'
+      );
+    }
+    return new DesktopsError(
+      `The desktops service did not start (HTTP ${status}). The Jupyter server log says why; ` +
+        'check that Node.js 18 or newer is installed on the server.',
+      status,
+      'daemon-unreachable'
+    );
+  }
+}
