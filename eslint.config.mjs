@@ -36,6 +36,8 @@ export default tseslint.config(
     },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+      // JupyterLab's house style: CommandIDs and Private helpers live in namespaces.
+      '@typescript-eslint/no-namespace': 'off',
       eqeqeq: ['error', 'smart'],
       'no-restricted-syntax': [
         'error',

@@ -176,11 +176,13 @@ def main() -> int:
             children.append(subprocess.Popen(lab, env=env, stdout=jlog, stderr=subprocess.STDOUT, cwd=root_dir))
         else:
             # -I: the installed package's spec, never the source tree's.
+            daemon_env = {k: v for k, v in env.items() if k != "JUPYTER_TOKEN"}
             spec = json.loads(subprocess.check_output(
-                [python, "-I", "-c", "import json, jupyterlab_desktops as j; print(json.dumps(j.setup_desktops()))"]))
+                [python, "-I", "-c", "import json, jupyterlab_desktops as j; print(json.dumps(j.setup_desktops()))"],
+                env=daemon_env))
             cmd = [a.replace("{unix_socket}", str(state / "desktops.sock")) for a in spec["command"]]
             dlog = open(state / "daemon.log", "w")
-            children.append(subprocess.Popen(cmd, env=os.environ.copy(), stdout=dlog, stderr=subprocess.STDOUT, cwd=state))
+            children.append(subprocess.Popen(cmd, env=daemon_env, stdout=dlog, stderr=subprocess.STDOUT, cwd=state))
             lab += [f"--ServerApp.sock={state / 'jupyter.sock'}"]
             children.append(subprocess.Popen(lab, env=env, stdout=jlog, stderr=subprocess.STDOUT, cwd=root_dir))
             (state / "nginx-tmp").mkdir(exist_ok=True)

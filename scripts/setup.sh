@@ -29,24 +29,29 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 step "npm: installing dependencies"
-if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+# npm install, not npm ci: npm 11 leaves other platforms' optional packages out of the lock
+# file and npm ci then refuses it. The lock file still pins every version installed here.
+npm install --no-audit --no-fund
 
 step "build: protocol, daemon, labextension"
 npm run build
 
+step "npm: installing the browser-test project (ui-tests)"
+(cd ui-tests && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund)
+
 if [ "${1:-}" != "--no-wheel" ]; then
   step "python: venv .venv with JupyterLab and the jupyterlab-desktops wheel"
   [ -x .venv/bin/python ] || python3 -m venv .venv
-  .venv/bin/pip install -q --upgrade pip >/dev/null 2>&1 || true
-  rm -rf dist/*.whl
-  .venv/bin/pip install -q build hatchling
-  .venv/bin/python -m build --wheel --no-isolation --outdir dist . >/dev/null
+  .venv/bin/pip install -q hatchling
+  rm -rf build/wheel
+  .venv/bin/pip wheel -q --no-deps --no-build-isolation -w build/wheel .
   # jupyter-server-proxy is a declared dependency; where the package index lacks it (as on
   # machines with only a local mirror) the wheel is installed without it and the nginx route
   # of DESIGN.md stands in for it.
-  if ! .venv/bin/pip install -q dist/*.whl 2>/dev/null; then
+  if ! .venv/bin/pip install -q build/wheel/*.whl 2>/dev/null; then
     echo "jupyter-server-proxy is not on this machine's package index: using the nginx route"
-    .venv/bin/pip install -q "jupyterlab>=4.6,<5" dist/*.whl --no-deps
-    .venv/bin/pip install -q "jupyterlab>=4.6,<5" jupyter_server
+    .venv/bin/pip install -q "jupyterlab>=4.6,<5" "jupyter_server>=2" "jupyter_core>=5"
   fi
+  # Same version number, new build: always replace the installed copy.
+  .venv/bin/pip install -q --force-reinstall --no-deps build/wheel/*.whl
 fi

@@ -7,5 +7,5 @@ if ! command -v shellcheck >/dev/null 2>&1; then
   exit 1
 fi
 mapfile -t files < <(git ls-files -co --exclude-standard -- '*.sh' '.ci/run' | sort -u)
-shellcheck -x "${files[@]}"
+shellcheck -x -P SCRIPTDIR "${files[@]}"
 echo "shellcheck: ${#files[@]} scripts clean"

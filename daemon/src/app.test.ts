@@ -164,6 +164,29 @@ describe('the HTTP API (app.inject)', () => {
     expect(bad.statusCode).toBe(400);
   });
 
+  it('accepts a bodiless DELETE labelled JSON, as JupyterLab sends it', async () => {
+    const r = await d.app.inject({
+      method: 'DELETE',
+      url: '/api/sessions/AAAAAAAAAAAAAAAA',
+      headers: { ...auth, 'content-type': 'application/json' }
+    });
+    expect(r.statusCode).toBe(404);
+    expect(r.json().error.code).toBe('not-found');
+  });
+
+  it('rejects malformed JSON and prototype pollution with 400', async () => {
+    for (const payload of ['{"profile":', '{"__proto__":{"x":1},"profile":"test-min"}']) {
+      const r = await d.app.inject({
+        method: 'POST',
+        url: '/api/sessions',
+        headers: { ...auth, 'content-type': 'application/json' },
+        payload
+      });
+      expect(r.statusCode, payload).toBe(400);
+    }
+    expect(d.sessions.list()).toEqual([]);
+  });
+
   it('rejects bodies over the size limit with 413', async () => {
     const r = await d.app.inject({
       method: 'POST',

@@ -63,6 +63,13 @@ export async function buildApp(o: IAppOptions): Promise<FastifyInstance> {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.removeContentTypeParser('text/plain');
+  // JupyterLab's ServerConnection labels every request JSON, bodiless DELETEs included.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (body === '') return done(null, undefined);
+    parseJson(req, body as string, done);
+  });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof SessionError) {

@@ -364,7 +364,9 @@ export class SessionManager extends EventEmitter {
   private _teardown(r: IRecord, reason: ExitReason, final: 'exited' | 'failed'): Promise<void> {
     if (r.ended) return r.ended;
     r.ending = reason;
+    // The reason is known now: a client asking while we stop already learns why.
     r.session.state = 'stopping';
+    r.session.exit = reason;
     this.emit('change', { ...r.session });
     r.ended = (async () => {
       const procs = [r.xstartup, r.xvnc].filter((p): p is ChildProcess => !!p);
@@ -377,7 +379,6 @@ export class SessionManager extends EventEmitter {
       await removeDisplayFiles(r.display, r.xvnc?.pid);
       await rm(r.dir, { recursive: true, force: true });
       r.session.state = final;
-      r.session.exit = reason;
       r.session.endedAt = new Date().toISOString();
       this.emit('change', { ...r.session });
     })();

@@ -57,7 +57,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     if (settingRegistry) {
       void settingRegistry.load(PLUGIN_ID).then(settings => {
         const apply = (): void => {
-          const resize = settings.get('resize').composite as DesktopWidget.IDisplayOptions['resize'];
+          const resize = settings.get('resize')
+            .composite as DesktopWidget.IDisplayOptions['resize'];
           options.resize = resize;
           tracker.forEach(tab => tab.content.setOption('resize', resize));
         };
@@ -89,7 +90,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
           });
           return;
         }
-        const content = new DesktopWidget({ api, profile: p, options, translator: translator ?? undefined });
+        const content = new DesktopWidget({
+          api,
+          profile: p,
+          options,
+          translator: translator ?? undefined
+        });
         const tab = new MainAreaWidget({ content, reveal: content.ready });
         tab.title.icon = Private.iconOf(api, p);
         tab.toolbar.addItem(
@@ -114,9 +120,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       isEnabled: () => !!tracker.currentWidget,
       execute: async args => {
         const tab =
-          typeof args.id === 'string'
-            ? tracker.find(w => w.id === args.id)
-            : tracker.currentWidget;
+          typeof args.id === 'string' ? tracker.find(w => w.id === args.id) : tracker.currentWidget;
         if (!tab) return;
         try {
           await tab.content.stop();
@@ -155,8 +159,7 @@ namespace Private {
     return typeof args.profile === 'string' ? profiles.get(args.profile) : undefined;
   }
 
-  const escapeXml = (s: string): string =>
-    s.replace(/[<>&"']/g, c => `&#${c.charCodeAt(0)};`);
+  const escapeXml = (s: string): string => s.replace(/[<>&"']/g, c => `&#${c.charCodeAt(0)};`);
 
   /**
    * The tile icon: the daemon's SVG drawn through an <image>, so an admin's SVG is shown as a

@@ -287,7 +287,8 @@ export class DesktopWidget extends Widget {
 }
 
 export namespace DesktopWidget {
-  export type State = 'idle' | 'starting' | 'connecting' | 'connected' | 'disconnected' | 'ended' | 'failed';
+  export type State =
+    'idle' | 'starting' | 'connecting' | 'connected' | 'disconnected' | 'ended' | 'failed';
 
   export interface IDisplayOptions {
     /** `remote`: the desktop follows the tab's size; `scale`: the picture is scaled; `none`. */

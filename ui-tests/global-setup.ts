@@ -1,0 +1,65 @@
+// Starts scripts/serve.py (JupyterLab + the installed wheel, isolated config) on a free port
+// and stops it after the run. Tests read the URL and token from the state dir.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(__dirname, '..');
+export const STATE_FILE = join(__dirname, 'test-results', 'stack.json');
+
+export default async function globalSetup(): Promise<() => Promise<void>> {
+  if (!existsSync('/usr/bin/chromium') && !process.env.CHROMIUM_PATH) {
+    throw new Error('Chromium is missing: apt-get install chromium (scripts/setup.sh does)');
+  }
+  const python = join(ROOT, '.venv', 'bin', 'python');
+  if (!existsSync(python)) throw new Error('No .venv: run scripts/setup.sh first');
+  const state = mkdtempSync(join(tmpdir(), 'desktops-e2e-'));
+  // No news pop-up over the launcher: Lab's settings dir for this run only.
+  const settings = join(state, 'settings', '@jupyterlab', 'apputils-extension');
+  mkdirSync(settings, { recursive: true });
+  writeFileSync(join(settings, 'notification.jupyterlab-settings'), '{"fetchNews": "false"}');
+  // A test-only admin profile that fails at once, with HTML in its title and output.
+  const profiles = join(state, 'config', 'desktops');
+  mkdirSync(profiles, { recursive: true });
+  writeFileSync(
+    join(profiles, 'test-fails.json'),
+    JSON.stringify({
+      id: 'test-fails',
+      title: 'Fails <b>bold</b>',
+      category: 'Tests',
+      xstartup: 'test-fails.sh'
+    })
+  );
+  writeFileSync(
+    join(profiles, 'test-fails.sh'),
+    '#!/bin/sh\necho "<img src=x onerror=window.__xss=1>" >&2\nexit 1\n',
+    { mode: 0o755 }
+  );
+  const proc = spawn(
+    python,
+    [join(ROOT, 'scripts', 'serve.py'), '--port', '0', '--isolated', '--state-dir', state],
+    {
+      env: { ...process.env, JUPYTERLAB_SETTINGS_DIR: join(state, 'settings') },
+      stdio: ['ignore', 'pipe', 'pipe']
+    }
+  );
+  let output = '';
+  proc.stdout.on('data', d => (output += d));
+  proc.stderr.on('data', d => (output += d));
+  const urlFile = join(state, 'url');
+  const deadline = Date.now() + 120_000;
+  while (!existsSync(urlFile)) {
+    if (proc.exitCode !== null) throw new Error(`serve.py exited:\n${output}`);
+    if (Date.now() > deadline) throw new Error(`serve.py not ready in 120 s:\n${output}`);
+    await new Promise(r => setTimeout(r, 250));
+  }
+  const stack = { ...JSON.parse(readFileSync(urlFile, 'utf8')), state };
+  mkdirSync(join(__dirname, 'test-results'), { recursive: true });
+  writeFileSync(STATE_FILE, JSON.stringify(stack));
+  console.log(`e2e: JupyterLab via the ${stack.mode} route at ${stack.base}`);
+  return async () => {
+    proc.kill('SIGTERM');
+    await new Promise(r => proc.once('exit', r));
+  };
+}

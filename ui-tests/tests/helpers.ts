@@ -1,0 +1,146 @@
+// Shared by the browser tests: the running stack, the daemon's API (same URLs as the
+// browser, token auth), canvas pixel statistics and the session processes on this host.
+import type { APIRequestContext, Locator, Page } from '@playwright/test';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface IStack {
+  url: string;
+  base: string;
+  token: string;
+  mode: 'jsp' | 'nginx';
+  state: string;
+}
+
+export function stack(): IStack {
+  return JSON.parse(readFileSync(join(__dirname, '..', 'test-results', 'stack.json'), 'utf8'));
+}
+
+export async function daemon(
+  request: APIRequestContext,
+  method: 'GET' | 'DELETE',
+  path: string
+): Promise<any> {
+  const s = stack();
+  const r = await request.fetch(`${s.base}desktops/${path}`, {
+    method,
+    headers: { Authorization: `token ${s.token}` }
+  });
+  if (!r.ok()) throw new Error(`${method} ${path}: HTTP ${r.status()} ${await r.text()}`);
+  return r.json();
+}
+
+/** PIDs of processes on this host that carry the session marker of `id`. */
+export function sessionPids(id: string): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const env = readFileSync(`/proc/${name}/environ`, 'latin1').split('\0');
+      if (env.includes(`JUPYTER_DESKTOPS_SESSION=${id}`)) out.push(Number(name));
+    } catch {
+      // gone, or not readable
+    }
+  }
+  return out;
+}
+
+export interface ICanvasStats {
+  width: number;
+  height: number;
+  /** Distinct colours among sampled pixels. */
+  colours: number;
+  /** Share of sampled pixels that are (near) black. */
+  black: number;
+}
+
+/** Samples the canvas noVNC draws into, inside the given desktop tab. */
+export async function canvasStats(panel: Locator): Promise<ICanvasStats> {
+  return panel.locator('.jp-Desktops-screen canvas').evaluate((c: HTMLCanvasElement) => {
+    const ctx = c.getContext('2d')!;
+    const { data } = ctx.getImageData(0, 0, c.width, c.height);
+    const seen = new Set<number>();
+    let black = 0;
+    let n = 0;
+    const step = Math.max(1, Math.floor((c.width * c.height) / 20000));
+    for (let i = 0; i < c.width * c.height; i += step) {
+      const r = data[i * 4];
+      const g = data[i * 4 + 1];
+      const b = data[i * 4 + 2];
+      seen.add((r << 16) | (g << 8) | b);
+      if (r + g + b < 30) black++;
+      n++;
+    }
+    return { width: c.width, height: c.height, colours: seen.size, black: black / n };
+  });
+}
+
+/** A cheap fingerprint of one rectangle of the canvas, to see whether it changed. */
+export async function regionHash(
+  panel: Locator,
+  x: number,
+  y: number,
+  w: number,
+  h: number
+): Promise<number> {
+  return panel.locator('.jp-Desktops-screen canvas').evaluate(
+    (c: HTMLCanvasElement, r: number[]) => {
+      const { data } = c.getContext('2d')!.getImageData(r[0], r[1], r[2], r[3]);
+      let hash = 0;
+      for (let i = 0; i < data.length; i += 4)
+        hash = (hash * 31 + data[i] + data[i + 1] * 7 + data[i + 2] * 13) | 0;
+      return hash;
+    },
+    [x, y, w, h]
+  );
+}
+
+/** Waits until the canvas shows a real desktop: many colours, mostly not black. */
+export async function waitForDesktop(
+  page: Page,
+  panel: Locator,
+  timeoutMs = 60_000
+): Promise<ICanvasStats> {
+  const deadline = Date.now() + timeoutMs;
+  let last: ICanvasStats | undefined;
+  while (Date.now() < deadline) {
+    try {
+      last = await canvasStats(panel);
+      if (last.colours >= 16 && last.black < 0.9) return last;
+    } catch {
+      // no canvas yet
+    }
+    await page.waitForTimeout(500);
+  }
+  throw new Error(`the canvas never showed a desktop: ${JSON.stringify(last)}`);
+}
+
+/** The main-area tab whose label is `title`, and its panel. */
+export async function desktopTab(
+  page: Page,
+  title: string
+): Promise<{ tab: Locator; panel: Locator }> {
+  const tab = page.locator('#jp-main-dock-panel .lm-TabBar-tab', {
+    has: page.locator('.lm-TabBar-tabLabel', { hasText: new RegExp(`^${title}$`) })
+  });
+  await tab.first().waitFor();
+  const id = await tab.first().getAttribute('data-id');
+  return { tab: tab.first(), panel: page.locator(`[id="${id}"]`) };
+}
+
+/** A region's hash once it stops changing (two equal readings 500 ms apart). */
+export async function stableHash(
+  page: Page,
+  read: () => Promise<number>,
+  timeoutMs = 15_000
+): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await read();
+  while (Date.now() < deadline) {
+    await page.waitForTimeout(500);
+    const now = await read();
+    if (now === last) return now;
+    last = now;
+  }
+  throw new Error('the desktop never stopped changing');
+}
