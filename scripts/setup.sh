@@ -42,7 +42,7 @@ step "npm: installing the browser-test project (ui-tests)"
 if [ "${1:-}" != "--no-wheel" ]; then
   step "python: venv .venv with JupyterLab and the jupyterlab-desktops wheel"
   [ -x .venv/bin/python ] || python3 -m venv .venv
-  .venv/bin/pip install -q hatchling
+  .venv/bin/pip install -q hatchling pytest
   rm -rf build/wheel
   .venv/bin/pip wheel -q --no-deps --no-build-isolation -w build/wheel .
   # jupyter-server-proxy is a declared dependency; where the package index lacks it (as on

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README, .ci/run): sets everything up, then runs the linters, the unit and
-# integration tests (vitest, real Xtigervnc) and the browser tests (Playwright, real
-# JupyterLab and Chromium). Ends with one "N passed, N failed" line.
+# integration tests (vitest, real Xtigervnc), the pip package's tests (pytest) and the
+# browser tests (Playwright, real JupyterLab and Chromium). A skipped test counts as failed:
+# nothing is skipped quietly. Ends with one "N passed, N failed" line.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 export PIP_RETRIES="${PIP_RETRIES:-0}"
@@ -40,14 +41,33 @@ check "shellcheck" bash scripts/shellcheck.sh
 printf '\n==> vitest (unit and integration, real Xtigervnc)\n'
 rm -f test-results/vitest.json
 npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json
-read -r p f < <(count_json test-results/vitest.json '"%d %d" % (d["numPassedTests"], d["numFailedTests"] + (0 if d["numTotalTests"] else 1))')
+read -r p f < <(count_json test-results/vitest.json '"%d %d" % (d["numPassedTests"], d["numFailedTests"] + d["numPendingTests"] + d["numTodoTests"] + (0 if d["numTotalTests"] else 1))')
+passed=$((passed + p))
+failed=$((failed + f))
+
+printf '\n==> pytest (the installed pip package and its entry point)\n'
+rm -f test-results/pytest.xml
+# The pytest script, not python -m pytest: the installed package must be tested, not the
+# source tree in the current directory.
+.venv/bin/pytest -p no:cacheprovider --import-mode=importlib --junitxml=test-results/pytest.xml tests
+read -r p f < <(python3 - <<'PY'
+import xml.etree.ElementTree as ET
+try:
+    s = ET.parse("test-results/pytest.xml").getroot()
+    s = s if s.tag == "testsuite" else s.find("testsuite")
+    t, bad, skip = int(s.get("tests")), int(s.get("failures")) + int(s.get("errors")), int(s.get("skipped"))
+    print(t - bad - skip, bad + skip + (0 if t else 1))
+except (OSError, ET.ParseError, AttributeError):
+    print(0, 1)
+PY
+)
 passed=$((passed + p))
 failed=$((failed + f))
 
 printf '\n==> playwright (JupyterLab + Chromium)\n'
 rm -f ui-tests/test-results/results.json
 (cd ui-tests && npx playwright test)
-read -r p f < <(count_json ui-tests/test-results/results.json '"%d %d" % (d["stats"]["expected"], d["stats"]["unexpected"] + d["stats"]["flaky"] + (0 if d["stats"]["expected"] else 1))')
+read -r p f < <(count_json ui-tests/test-results/results.json '"%d %d" % (d["stats"]["expected"], d["stats"]["unexpected"] + d["stats"]["flaky"] + d["stats"]["skipped"] + (0 if d["stats"]["expected"] else 1))')
 passed=$((passed + p))
 failed=$((failed + f))
 

@@ -12,7 +12,9 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   if (!existsSync('/usr/bin/chromium') && !process.env.CHROMIUM_PATH) {
     throw new Error('Chromium is missing: apt-get install chromium (scripts/setup.sh does)');
   }
-  const python = join(ROOT, '.venv', 'bin', 'python');
+  // DESKTOPS_VENV: another venv to test, e.g. one with jupyter-server-proxy on its path.
+  const venv = process.env.DESKTOPS_VENV ?? join(ROOT, '.venv');
+  const python = join(venv, 'bin', 'python');
   if (!existsSync(python)) throw new Error('No .venv: run scripts/setup.sh first');
   const state = mkdtempSync(join(tmpdir(), 'desktops-e2e-'));
   // No news pop-up over the launcher: Lab's settings dir for this run only.
@@ -38,7 +40,7 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   );
   const proc = spawn(
     python,
-    [join(ROOT, 'scripts', 'serve.py'), '--port', '0', '--isolated', '--state-dir', state],
+    [join(ROOT, 'scripts', 'serve.py'), '--venv', venv, '--port', '0', '--isolated', '--state-dir', state],
     {
       env: { ...process.env, JUPYTERLAB_SETTINGS_DIR: join(state, 'settings') },
       stdio: ['ignore', 'pipe', 'pipe']
