@@ -2,6 +2,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { SessionManager } from '../src/sessions/manager';
 import { findMarkedProcesses } from '../src/sessions/procs';
 import { RfbTestClient } from './rfb-client';
 import {
@@ -45,6 +46,7 @@ describe('desktop sessions with real Xtigervnc', () => {
       'test-listens',
       `exec python3 -c 'import socket, time; s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(); time.sleep(600)'`
     );
+    writeProfile(dir, 'test-env', 'env | sort\nexec sleep 600', { title: 'Env' });
     writeProfile(dir, 'test-fails', 'echo "test-fails: cannot start" >&2\nexit 3', {
       title: 'Fails'
     });
@@ -170,6 +172,50 @@ describe('desktop sessions with real Xtigervnc', () => {
       'the test listener'
     );
     expect(found[0]).toMatch(/^\d+ tcp 0100007F:[0-9A-F]{4}$/);
+  });
+
+  it("gives the desktop a clean environment: none of Jupyter's tokens", async () => {
+    const secrets = {
+      JUPYTERHUB_API_TOKEN: 'hub-secret-1',
+      JPY_API_TOKEN: 'jpy-secret-2',
+      JUPYTER_TOKEN: 'jupyter-secret-3',
+      JUPYTER_DESKTOPS_TOKEN: 'daemon-secret-4'
+    };
+    Object.assign(process.env, secrets);
+    try {
+      const s = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-env' })).json;
+      const log = await waitFor(
+        async () => {
+          const t = (await request(d.socket, 'GET', `/api/sessions/${s.id}/log`)).json.text;
+          return t.includes('JUPYTER_DESKTOPS_SESSION=') ? t : undefined;
+        },
+        10000,
+        'the environment dump'
+      );
+      expect(log).toContain(`JUPYTER_DESKTOPS_SESSION=${s.id}`);
+      expect(log).toMatch(/^DISPLAY=:\d+$/m);
+      expect(log).toMatch(/^XAUTHORITY=.+\/Xauthority$/m);
+      for (const [k, v] of Object.entries(secrets)) {
+        expect(log).not.toContain(k);
+        expect(log).not.toContain(v);
+      }
+    } finally {
+      for (const k of Object.keys(secrets)) delete process.env[k];
+    }
+  });
+
+  it('a new daemon ends the sessions an earlier one left behind', async () => {
+    const s = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' })).json;
+    expect((await markedPids(s.id)).length).toBeGreaterThan(0);
+    // A second manager on the same runtime dir stands for the daemon after a crash.
+    const successor = new SessionManager({
+      profiles: d.profiles,
+      runtimeDir: d.runtimeDir,
+      xvnc: 'Xtigervnc'
+    });
+    expect(await successor.cleanOrphans()).toBeGreaterThan(0);
+    expect(await markedPids(s.id)).toEqual([]);
+    expect(existsSync(join(d.runtimeDir, s.id))).toBe(false);
   });
 
   it('refuses the WebSocket for a session that is not running', async () => {

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { closeSync, openSync } from 'node:fs';
-import { lstat, mkdir, open, readFile, rm, unlink } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, readFile, rm, unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -123,7 +123,13 @@ export class SessionManager extends EventEmitter {
    */
   async cleanOrphans(): Promise<number> {
     const known = new Set(this._records.keys());
-    return sweepMarked(this._o.runtimeDir, s => !known.has(s));
+    const killed = await sweepMarked(this._o.runtimeDir, s => !known.has(s));
+    for (const name of await readdir(this._o.runtimeDir).catch(() => [] as string[])) {
+      if (/^[A-Za-z0-9_-]{16}$/.test(name) && !known.has(name)) {
+        await rm(join(this._o.runtimeDir, name), { recursive: true, force: true });
+      }
+    }
+    return killed;
   }
 
   /** Starts a desktop, first ending older ones beyond the limit. Serialized with stops. */
