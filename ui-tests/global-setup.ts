@@ -40,7 +40,16 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   );
   const proc = spawn(
     python,
-    [join(ROOT, 'scripts', 'serve.py'), '--venv', venv, '--port', '0', '--isolated', '--state-dir', state],
+    [
+      join(ROOT, 'scripts', 'serve.py'),
+      '--venv',
+      venv,
+      '--port',
+      '0',
+      '--isolated',
+      '--state-dir',
+      state
+    ],
     {
       env: { ...process.env, JUPYTERLAB_SETTINGS_DIR: join(state, 'settings') },
       stdio: ['ignore', 'pipe', 'pipe']
