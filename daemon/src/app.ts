@@ -126,16 +126,9 @@ export async function buildApp(o: IAppOptions): Promise<FastifyInstance> {
   const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 500: ErrorBody };
 
   // jupyter-server-proxy polls "/" until it answers before forwarding the first request.
-  app.get('/', { schema: { response: { 200: Health } } }, async () => ({
-    ok: true,
-    version: VERSION,
-    sessions: sessions.live().length
-  }));
-  app.get('/healthz', { schema: { response: { 200: Health } } }, async () => ({
-    ok: true,
-    version: VERSION,
-    sessions: sessions.live().length
-  }));
+  const health = async () => ({ ok: true, version: VERSION, sessions: sessions.live().length });
+  app.get('/', { schema: { response: { 200: Health } } }, health);
+  app.get('/healthz', { schema: { response: { 200: Health } } }, health);
 
   app.get('/api/profiles', { schema: { response: { 200: ProfileList } } }, async () => ({
     profiles: (await profiles.list()).map(r => r.profile)
