@@ -15,7 +15,8 @@ const USAGE = `usage: jupyter-desktops-daemon (--socket PATH | --tcp 127.0.0.1:P
   --socket PATH         listen on this unix socket (created 0600)
   --tcp HOST:PORT       development only: loopback TCP; requires JUPYTER_DESKTOPS_TOKEN
   --profiles-dir DIR    extra profile directory, later ones override (repeatable)
-  --runtime-dir DIR     private directory for session sockets and logs
+  --runtime-dir DIR     private directory for session sockets and logs (each daemon
+                        uses DIR/d<pid>; default $XDG_RUNTIME_DIR/jupyter-desktops)
   --max-sessions N      desktops a user may run at once (default 1)
   --max-geometry WxH    largest desktop a client may ask for (default 7680x4320)
   --xvnc PATH           X server program (default Xtigervnc)
@@ -145,6 +146,9 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   }
   delete process.env.JUPYTER_DESKTOPS_TOKEN;
   await ensurePrivateDir(cfg.runtimeDir);
+  // One directory per daemon: a user's second Jupyter server runs a second daemon.
+  const runtimeDir = join(cfg.runtimeDir, `d${process.pid}`);
+  await ensurePrivateDir(runtimeDir);
 
   const profiles = new ProfileStore({
     dirs: cfg.profileDirs,
@@ -153,7 +157,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   });
   const sessions = new SessionManager({
     profiles,
-    runtimeDir: cfg.runtimeDir,
+    runtimeDir,
     xvnc: cfg.xvnc,
     maxSessions: cfg.maxSessions,
     maxWidth: cfg.maxWidth,

@@ -68,18 +68,18 @@ export interface ITestDaemon {
 /** The real app on a real unix socket, with built-in profiles plus `profileDirs`. */
 export async function startDaemon(
   profileDirs: string[],
-  opts: { maxSessions?: number; token?: string } = {}
+  opts: { maxSessions?: number; token?: string; daemonPid?: number } = {}
 ): Promise<ITestDaemon> {
   const root = tmp('desktops-daemon-');
   chmodSync(root, 0o700);
-  const runtimeDir = join(root, 'rt');
+  const runtimeDir = join(root, 'rt', `d${opts.daemonPid ?? process.pid}`);
   const socket = join(root, 'daemon.sock');
   const profiles = new ProfileStore({
     dirs: [BUILTIN_PROFILES, ...profileDirs],
     iconDirs: [ICONS],
     xvnc: 'Xtigervnc'
   });
-  execFileSync('mkdir', ['-m', '700', runtimeDir]);
+  execFileSync('mkdir', ['-p', '-m', '700', runtimeDir]);
   const sessions = new SessionManager({
     profiles,
     runtimeDir,

@@ -1,6 +1,7 @@
 // Integration: real Xtigervnc, real xstartup sessions, real sockets, real processes.
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SessionManager } from '../src/sessions/manager';
 import { findMarkedProcesses } from '../src/sessions/procs';
@@ -204,18 +205,30 @@ describe('desktop sessions with real Xtigervnc', () => {
     }
   });
 
-  it('a new daemon ends the sessions an earlier one left behind', async () => {
-    const s = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' })).json;
-    expect((await markedPids(s.id)).length).toBeGreaterThan(0);
-    // A second manager on the same runtime dir stands for the daemon after a crash.
+  it("a new daemon ends the sessions a dead daemon left behind, never a live one's", async () => {
+    const root = dirname(d.runtimeDir);
+    // A daemon whose pid no longer exists stands for one that crashed.
+    const deadPid = 4_000_000;
+    const crashed = new SessionManager({
+      profiles: d.profiles,
+      runtimeDir: join(root, `d${deadPid}`),
+      xvnc: 'Xtigervnc'
+    });
+    await mkdir(join(root, `d${deadPid}`), { mode: 0o700 });
+    const orphan = await crashed.start('test-min');
+    const live = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-other' })).json;
+    // Another live daemon of the same user (this test process stands for it) starts up.
     const successor = new SessionManager({
       profiles: d.profiles,
-      runtimeDir: d.runtimeDir,
+      runtimeDir: join(root, `d${process.ppid}`),
       xvnc: 'Xtigervnc'
     });
     expect(await successor.cleanOrphans()).toBeGreaterThan(0);
-    expect(await markedPids(s.id)).toEqual([]);
-    expect(existsSync(join(d.runtimeDir, s.id))).toBe(false);
+    expect(await markedPids(orphan.id)).toEqual([]);
+    expect(existsSync(join(root, `d${deadPid}`))).toBe(false);
+    // The live daemon's desktop is untouched.
+    expect((await markedPids(live.id)).length).toBeGreaterThan(0);
+    expect((await request(d.socket, 'GET', `/api/sessions/${live.id}`)).json.state).toBe('running');
   });
 
   it('refuses the WebSocket for a session that is not running', async () => {

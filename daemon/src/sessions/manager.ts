@@ -9,16 +9,18 @@ import { closeSync, openSync } from 'node:fs';
 import { lstat, mkdir, open, readdir, readFile, rm, unlink } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { userInfo } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { GEOMETRY, type ExitReason, type Session } from '@jupyterlab-desktops/protocol';
 import type { IResolvedProfile, ProfileStore } from '../profiles.js';
-import { MARKER_VAR, RUNTIME_VAR, signalGroup, sleep, sweepMarked } from './procs.js';
+import { isAlive, MARKER_VAR, RUNTIME_VAR, signalGroup, sleep, sweepMarked } from './procs.js';
 import { readDisplay, writeXauthority, xvncArgs } from './xvnc.js';
 
 export interface ISessionManagerOptions {
   profiles: ProfileStore;
-  /** Private (0700) directory owned by us; one subdirectory per session. */
+  /**
+   * This daemon's private (0700) directory, `<root>/d<pid>`; one subdirectory per session.
+   */
   runtimeDir: string;
   xvnc: string;
   maxSessions?: number;
@@ -118,15 +120,29 @@ export class SessionManager extends EventEmitter {
   }
 
   /**
-   * Kills processes left by an earlier daemon that died without stopping its sessions, and
-   * removes their runtime directories. Call once before serving.
+   * Kills processes left by earlier daemons that died without stopping their sessions, and
+   * removes their runtime directories. Each daemon owns `<root>/d<pid>`; only the directories
+   * of daemons that are no longer alive are swept, so a user's second Jupyter server never
+   * touches the first one's desktops. Call once before serving.
    */
   async cleanOrphans(): Promise<number> {
+    const root = dirname(this._o.runtimeDir);
+    const own = this._o.runtimeDir;
     const known = new Set(this._records.keys());
-    const killed = await sweepMarked(this._o.runtimeDir, s => !known.has(s));
-    for (const name of await readdir(this._o.runtimeDir).catch(() => [] as string[])) {
+    const dead = (runtime: string): boolean => {
+      if (runtime === own) return false;
+      const m = /^d(\d+)$/.exec(basename(runtime));
+      return dirname(runtime) === root && !!m && !isAlive(Number(m[1]));
+    };
+    const killed = await sweepMarked(
+      (runtime, session) => dead(runtime) || (runtime === own && !known.has(session))
+    );
+    for (const name of await readdir(root).catch(() => [] as string[])) {
+      if (dead(join(root, name))) await rm(join(root, name), { recursive: true, force: true });
+    }
+    for (const name of await readdir(own).catch(() => [] as string[])) {
       if (/^[A-Za-z0-9_-]{16}$/.test(name) && !known.has(name)) {
-        await rm(join(this._o.runtimeDir, name), { recursive: true, force: true });
+        await rm(join(own, name), { recursive: true, force: true });
       }
     }
     return killed;
@@ -380,7 +396,7 @@ export class SessionManager extends EventEmitter {
       await waitExit(procs, this._o.stopGraceMs);
       for (const p of procs) signalGroup(p.pid, 'SIGKILL');
       await waitExit(procs, 2000);
-      await sweepMarked(this._o.runtimeDir, s => s === r.session.id);
+      await sweepMarked((runtime, s) => runtime === this._o.runtimeDir && s === r.session.id);
       r.logTail = await readTail(join(r.dir, 'log'), LOG_TAIL_BYTES);
       await removeDisplayFiles(r.display, r.xvnc?.pid);
       await rm(r.dir, { recursive: true, force: true });

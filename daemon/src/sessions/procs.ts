@@ -66,20 +66,27 @@ export function signalPid(pid: number, signal: NodeJS.Signals): void {
 
 export const sleep = (ms: number): Promise<void> => new Promise(r => setTimeout(r, ms));
 
+/** Whether a process exists (signal 0 probes without sending anything). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
- * SIGKILLs every process carrying one of the given session markers under `runtime`, repeating
- * until none is left (a dying parent may fork once more). Returns how many were killed.
+ * SIGKILLs every marked process that `match(runtime, session)` selects, repeating until none is
+ * left (a dying parent may fork once more). Returns how many were killed.
  */
 export async function sweepMarked(
-  runtime: string,
-  match: (session: string) => boolean,
+  match: (runtime: string, session: string) => boolean,
   rounds = 20
 ): Promise<number> {
   let killed = 0;
   for (let i = 0; i < rounds; i++) {
-    const found = (await findMarkedProcesses()).filter(
-      p => p.runtime === runtime && match(p.session)
-    );
+    const found = (await findMarkedProcesses()).filter(p => match(p.runtime, p.session));
     if (found.length === 0) return killed;
     for (const p of found) signalPid(p.pid, 'SIGKILL');
     killed += found.length;
