@@ -124,6 +124,18 @@ describe('the HTTP API (app.inject)', () => {
     expect(d.sessions.list()).toEqual([]);
   });
 
+  it('refuses "open" until opening files is built, rather than ignoring it', async () => {
+    const r = await d.app.inject({
+      method: 'POST',
+      url: '/api/sessions',
+      headers: auth,
+      payload: { profile: 'test-min', open: 'data.nc' }
+    });
+    expect(r.statusCode).toBe(400);
+    expect(r.json().error.message).toBe('Opening a file in a desktop is not supported yet');
+    expect(d.sessions.list()).toEqual([]);
+  });
+
   it('rejects form and text bodies on state changes (CSRF)', async () => {
     for (const type of [
       'text/plain',

@@ -158,7 +158,11 @@ export async function buildApp(o: IAppOptions): Promise<FastifyInstance> {
     '/api/sessions',
     { schema: { body: StartSessionBody, response: { 201: Session, ...errors } } },
     async (req, reply) => {
-      const { profile, width, height } = req.body;
+      const { profile, width, height, open } = req.body;
+      if (open !== undefined) {
+        // Part of the contract, not built yet: refuse rather than start without the file.
+        throw new SessionError('bad-request', 'Opening a file in a desktop is not supported yet');
+      }
       const s = await sessions.start(profile, { width, height });
       return reply.code(201).send(s);
     }
