@@ -59,7 +59,9 @@ export async function buildApp(o: IAppOptions): Promise<FastifyInstance> {
         : { level: 'info', serializers, ...(o.logger as object) },
     rewriteUrl: req => stripMount(req.url ?? '/'),
     bodyLimit: o.bodyLimit ?? 16 * 1024,
-    return503OnClosing: true
+    return503OnClosing: true,
+    // Shutdown must not wait on a client that keeps its connection open.
+    forceCloseConnections: true
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.removeContentTypeParser('text/plain');
@@ -116,6 +118,17 @@ export async function buildApp(o: IAppOptions): Promise<FastifyInstance> {
     hardenHeaders(reply);
     const denial = checkToken(req, o.token) ?? checkOrigin(req) ?? checkCsrf(req);
     if (denial) return deny(reply, denial);
+  });
+
+  // Upgrade requests leave the HTTP server's connection tracking, so forceCloseConnections
+  // misses them: a refused upgrade whose client never hangs up would hold close() forever.
+  const upgraded = new Set<import('node:stream').Duplex>();
+  app.server.on('upgrade', (_req, socket) => {
+    upgraded.add(socket);
+    socket.once('close', () => upgraded.delete(socket));
+  });
+  app.addHook('preClose', async () => {
+    for (const s of upgraded) s.destroy();
   });
 
   await app.register(websocket, {

@@ -1,6 +1,6 @@
 // Shared by the daemon tests: temporary directories, test-only profiles and a real daemon on
 // a real unix socket. Profiles made here are named "test-..." and never ship.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   mkdtempSync,
@@ -207,4 +207,55 @@ export async function waitFor<T>(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise(r => setTimeout(r, 100));
   }
+}
+
+/** Creates (once) a real Linux user with a private home, for probes from another uid. */
+export function ensureUser(name: string): { uid: number; gid: number; home: string } {
+  if (process.getuid?.() !== 0) {
+    throw new Error(`creating the test user ${name} needs root (CI runs as root)`);
+  }
+  try {
+    execFileSync('id', ['-u', name], { stdio: 'pipe' });
+  } catch {
+    execFileSync('useradd', ['--create-home', '--shell', '/bin/sh', name]);
+  }
+  const uid = Number(execFileSync('id', ['-u', name], { encoding: 'utf8' }).trim());
+  const gid = Number(execFileSync('id', ['-g', name], { encoding: 'utf8' }).trim());
+  const home = `/home/${name}`;
+  chmodSync(home, 0o700);
+  return { uid, gid, home };
+}
+
+/** Runs a program as another user (setpriv: no shell, no inherited groups). */
+export function runAs(
+  user: string,
+  argv: string[],
+  env: Record<string, string> = {}
+): { status: number; stdout: string; stderr: string } {
+  const { uid, gid, home } = ensureUser(user);
+  const r = spawnSync(
+    'setpriv',
+    [`--reuid=${uid}`, `--regid=${gid}`, '--init-groups', '--', ...argv],
+    {
+      encoding: 'utf8',
+      cwd: '/',
+      env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: home, USER: user, ...env },
+      timeout: 20000
+    }
+  );
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A unix-socket connect attempt as another user: the Python error name, or "connected". */
+export function connectAs(user: string, path: string): string {
+  const r = runAs(user, [
+    'python3',
+    '-c',
+    'import socket, sys\n' +
+      's = socket.socket(socket.AF_UNIX)\n' +
+      'try:\n    s.connect(sys.argv[1]); print("connected")\n' +
+      'except OSError as e:\n    print(type(e).__name__)',
+    path
+  ]);
+  return r.stdout.trim();
 }

@@ -103,6 +103,40 @@ export class RfbTestClient {
     }
   }
 
+  /**
+   * Reads one FramebufferUpdate whole (Raw, DesktopSize and ExtendedDesktopSize rectangles, at
+   * the server's 32 bpp) and returns its rectangles' headers.
+   */
+  async readUpdate(): Promise<{ x: number; y: number; w: number; h: number; encoding: number }[]> {
+    for (;;) {
+      const type = (await this.read(1))[0];
+      if (type === 2) continue; // Bell
+      if (type === 3) {
+        const len = (await this.read(7)).readUInt32BE(3);
+        await this.read(len); // ServerCutText
+        continue;
+      }
+      if (type !== 0) throw new Error(`unexpected server message ${type}`);
+      const n = (await this.read(3)).readUInt16BE(1);
+      const rects = [];
+      for (let i = 0; i < n; i++) {
+        const r = await this.read(12);
+        const rect = {
+          x: r.readUInt16BE(0),
+          y: r.readUInt16BE(2),
+          w: r.readUInt16BE(4),
+          h: r.readUInt16BE(6),
+          encoding: r.readInt32BE(8)
+        };
+        if (rect.encoding === 0) await this.read(rect.w * rect.h * 4);
+        else if (rect.encoding === -308) await this.read(4 + 16 * (await this.read(4))[0] - 4);
+        else if (rect.encoding !== -223) throw new Error(`unexpected encoding ${rect.encoding}`);
+        rects.push(rect);
+      }
+      return rects;
+    }
+  }
+
   close(): void {
     this.ws.close();
   }

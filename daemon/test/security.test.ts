@@ -1,0 +1,210 @@
+// Safe on a shared host: what a second Linux user can reach (nothing), what the desktop's
+// processes expose (no TCP/UDP listener, no secret in argv or environment). Real users,
+// real sockets, real Xtigervnc and XFCE.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, chmodSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findMarkedProcesses } from '../src/sessions/procs';
+import {
+  connectAs,
+  ensureUser,
+  listenersOf,
+  request,
+  requireProgram,
+  runAs,
+  startDaemon,
+  tmp,
+  waitFor,
+  writeProfile,
+  type ITestDaemon
+} from './helpers';
+
+const OTHER = 'desktops-mallory';
+const DAEMON = resolve(__dirname, '..', 'dist', 'bin', 'jupyter-desktops-daemon.cjs');
+
+async function sessionPids(id: string): Promise<number[]> {
+  return (await findMarkedProcesses()).filter(p => p.session === id).map(p => p.pid);
+}
+
+async function displayOf(d: ITestDaemon, id: string): Promise<number> {
+  const m = await waitFor(
+    async () =>
+      /display=:(\d+)/.exec((await request(d.socket, 'GET', `/api/sessions/${id}/log`)).json.text),
+    10000,
+    'the session to log its display'
+  );
+  return Number(m[1]);
+}
+
+describe('another user on the same host', () => {
+  let d: ITestDaemon;
+  let session: { id: string };
+  let display: number;
+
+  beforeAll(async () => {
+    requireProgram('Xtigervnc', 'tigervnc-standalone-server');
+    requireProgram('xdpyinfo', 'x11-utils');
+    requireProgram('xauth', 'xauth');
+    ensureUser(OTHER);
+    const dir = tmp();
+    writeProfile(dir, 'test-min', 'echo "display=$DISPLAY"\nexec sleep 600');
+    d = await startDaemon([dir]);
+    session = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' })).json;
+    display = await displayOf(d, session.id);
+  });
+  afterAll(() => d?.close());
+
+  it('cannot connect to the daemon socket', () => {
+    expect(connectAs(OTHER, d.socket)).toBe('PermissionError');
+  });
+
+  it('cannot connect to the RFB socket', () => {
+    const rfb = join(d.runtimeDir, session.id, 'rfb.sock');
+    expect(existsSync(rfb)).toBe(true);
+    expect(connectAs(OTHER, rfb)).toBe('PermissionError');
+  });
+
+  it('cannot use the X display, neither without a cookie nor with a guessed one', () => {
+    const none = runAs(OTHER, ['xdpyinfo', '-display', `:${display}`]);
+    expect(none.status).not.toBe(0);
+    expect(none.stderr).toMatch(/unable to open display/);
+    const guess = `/tmp/${OTHER}-guess-${process.pid}`;
+    const add = runAs(OTHER, [
+      'xauth',
+      '-f',
+      guess,
+      'add',
+      `:${display}`,
+      'MIT-MAGIC-COOKIE-1',
+      'a'.repeat(32)
+    ]);
+    expect(add.status).toBe(0);
+    const guessed = runAs(OTHER, ['xdpyinfo', '-display', `:${display}`], { XAUTHORITY: guess });
+    expect(guessed.status).not.toBe(0);
+    expect(guessed.stderr).toMatch(/unable to open display/);
+  });
+
+  it('the owner, with the session cookie, can (the probe works)', () => {
+    const ok = spawnSyncOk('xdpyinfo', ['-display', `:${display}`], {
+      XAUTHORITY: join(d.runtimeDir, session.id, 'Xauthority')
+    });
+    expect(ok).toMatch(/name of display:\s+:\d+/);
+  });
+
+  it('cannot read the session log, cookie or runtime directory', () => {
+    const dir = join(d.runtimeDir, session.id);
+    expect(runAs(OTHER, ['ls', dir]).status).not.toBe(0);
+    expect(runAs(OTHER, ['cat', join(dir, 'Xauthority')]).status).not.toBe(0);
+    expect(statSync(dir).mode & 0o077).toBe(0);
+  });
+});
+
+function spawnSyncOk(cmd: string, args: string[], env: Record<string, string>): string {
+  return execFileSync(cmd, args, { env: { ...process.env, ...env }, encoding: 'utf8' });
+}
+
+describe('the bundled daemon started under umask 000', () => {
+  let proc: ChildProcess;
+  const root = tmp('desktops-umask-');
+  const pub = join(root, 'public');
+  const sock = join(pub, 'daemon.sock');
+  const runtime = join(pub, 'runtime');
+
+  beforeAll(async () => {
+    if (!existsSync(DAEMON)) throw new Error(`${DAEMON} is missing: run npm run build first`);
+    ensureUser(OTHER);
+    // A world-writable, world-readable place: only the daemon's own modes protect it.
+    mkdirSync(pub);
+    chmodSync(root, 0o755);
+    chmodSync(pub, 0o777);
+    proc = spawn(
+      'sh',
+      [
+        '-c',
+        'umask 000; exec "$0" "$@"',
+        process.execPath,
+        DAEMON,
+        '--socket',
+        sock,
+        '--runtime-dir',
+        runtime,
+        '--quiet'
+      ],
+      {
+        stdio: 'ignore'
+      }
+    );
+    await waitFor(() => existsSync(sock), 15000, 'the daemon socket');
+  });
+  afterAll(async () => {
+    proc.kill('SIGTERM');
+    await new Promise(r => proc.once('exit', r));
+  });
+
+  it('creates its socket 0600 and its runtime directories 0700', () => {
+    expect(statSync(sock).mode & 0o777).toBe(0o600);
+    expect(statSync(runtime).mode & 0o777).toBe(0o700);
+    const own = join(runtime, `d${proc.pid}`);
+    expect(statSync(own).mode & 0o777).toBe(0o700);
+  });
+
+  it('refuses another user on the socket', () => {
+    expect(connectAs(OTHER, sock)).toBe('PermissionError');
+  });
+});
+
+describe("a real desktop's processes", () => {
+  let d: ITestDaemon;
+  const secrets = {
+    JUPYTERHUB_API_TOKEN: 'hub-secret-5f3a',
+    JPY_API_TOKEN: 'jpy-secret-9c1e',
+    JUPYTER_TOKEN: 'jupyter-secret-77d0'
+  };
+
+  beforeAll(async () => {
+    requireProgram('Xtigervnc', 'tigervnc-standalone-server');
+    requireProgram('xfce4-session', 'xfce4');
+    requireProgram('mate-session', 'mate-desktop-environment-core');
+    Object.assign(process.env, secrets);
+    d = await startDaemon([], { token: 'daemon-secret-token-31b2' });
+  });
+  afterAll(async () => {
+    for (const k of Object.keys(secrets)) delete process.env[k];
+    await d?.close();
+  });
+
+  for (const profile of ['xfce', 'mate']) {
+    it(`${profile}: no TCP or UDP listener, no secret in any argv or environment`, async () => {
+      const auth = { authorization: 'token daemon-secret-token-31b2' };
+      const s = (await request(d.socket, 'POST', '/api/sessions', { profile }, auth)).json;
+      expect(s.state).toBe('running');
+      await waitFor(
+        async () => (await sessionPids(s.id)).length >= 6,
+        20000,
+        `the ${profile} processes`
+      );
+      await new Promise(r => setTimeout(r, 2000));
+      const pids = await sessionPids(s.id);
+      expect(listenersOf(pids)).toEqual([]);
+      const needles = [...Object.values(secrets), 'daemon-secret-token-31b2'];
+      const names = Object.keys(secrets);
+      for (const pid of [...pids, process.pid]) {
+        let argv: string;
+        let env: string;
+        try {
+          argv = readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+          env = readFileSync(`/proc/${pid}/environ`, 'latin1');
+        } catch {
+          continue; // ended meanwhile
+        }
+        for (const n of needles) expect(argv, `argv of ${pid}`).not.toContain(n);
+        if (pid === process.pid) continue;
+        for (const n of [...needles, ...names])
+          expect(env, `environment of ${pid}`).not.toContain(n);
+      }
+      await request(d.socket, 'DELETE', `/api/sessions/${s.id}`, undefined, auth);
+      expect(await sessionPids(s.id)).toEqual([]);
+    });
+  }
+});

@@ -1,0 +1,169 @@
+// The web side under attack and abuse: authentication on every route, Origin checks before
+// the upgrade, oversized and garbage WebSocket traffic, and desktop resizes beyond the limit.
+import { readFileSync } from 'node:fs';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findMarkedProcesses } from '../src/sessions/procs';
+import { RfbTestClient } from './rfb-client';
+import {
+  request,
+  requireProgram,
+  startDaemon,
+  tmp,
+  writeProfile,
+  type ITestDaemon
+} from './helpers';
+
+const TOKEN = 'web-test-token-4d9b0c1e';
+const auth = { authorization: `token ${TOKEN}` };
+
+/** Opens the RFB route; resolves with the HTTP status of a refused upgrade, or the socket. */
+function upgrade(
+  d: ITestDaemon,
+  id: string,
+  headers: Record<string, string>
+): Promise<number | WebSocket> {
+  const ws = new WebSocket(`ws+unix://${d.socket}:/api/sessions/${id}/rfb`, {
+    headers,
+    perMessageDeflate: false
+  });
+  return new Promise((resolve, reject) => {
+    ws.once('open', () => resolve(ws));
+    ws.once('unexpected-response', (req, res) => {
+      req.destroy();
+      resolve(res.statusCode ?? 0);
+    });
+    ws.once('error', reject);
+  });
+}
+
+function closed(ws: WebSocket): Promise<{ code: number; reason: string }> {
+  return new Promise(resolve =>
+    ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() }))
+  );
+}
+
+async function xvncRssKiB(id: string): Promise<number> {
+  for (const p of await findMarkedProcesses()) {
+    if (p.session !== id) continue;
+    if (!readFileSync(`/proc/${p.pid}/cmdline`, 'latin1').startsWith('Xtigervnc\0')) continue;
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p.pid}/status`, 'latin1'))![1]);
+  }
+  throw new Error('no Xtigervnc for the session');
+}
+
+describe('the web side', () => {
+  let d: ITestDaemon;
+  let id: string;
+
+  beforeAll(async () => {
+    requireProgram('Xtigervnc', 'tigervnc-standalone-server');
+    const dir = tmp();
+    writeProfile(dir, 'test-min', 'exec sleep 600');
+    d = await startDaemon([dir], { token: TOKEN });
+    const s = await request(
+      d.socket,
+      'POST',
+      '/api/sessions',
+      { profile: 'test-min', width: 800, height: 600 },
+      auth
+    );
+    expect(s.status).toBe(201);
+    id = s.json.id;
+  });
+  afterAll(() => d?.close());
+
+  it('every REST route refuses a request without the token with 401, changing nothing', async () => {
+    const routes: [string, string, unknown?][] = [
+      ['GET', '/'],
+      ['GET', '/healthz'],
+      ['GET', '/api/profiles'],
+      ['GET', '/api/profiles/xfce/icon'],
+      ['GET', '/api/sessions'],
+      ['POST', '/api/sessions', { profile: 'test-min' }],
+      ['GET', `/api/sessions/${id}`],
+      ['DELETE', `/api/sessions/${id}`],
+      ['GET', `/api/sessions/${id}/log`]
+    ];
+    for (const [method, path, body] of routes) {
+      const r = await request(d.socket, method, path, body);
+      expect(r.status, `${method} ${path}`).toBe(401);
+      expect(r.json.error.code).toBe('unauthorized');
+    }
+    expect(d.sessions.live().map(s => s.id)).toEqual([id]);
+  });
+
+  it('the WebSocket route refuses a missing token (401) and a foreign Origin (403) before the upgrade', async () => {
+    expect(await upgrade(d, id, {})).toBe(401);
+    expect(
+      await upgrade(d, id, { ...auth, host: 'lab.example.org', origin: 'https://evil.example.com' })
+    ).toBe(403);
+    const ok = await upgrade(d, id, {
+      ...auth,
+      host: 'lab.example.org',
+      origin: 'https://lab.example.org'
+    });
+    expect(ok).toBeInstanceOf(WebSocket);
+    (ok as WebSocket).close();
+  });
+
+  it('a message over the size limit closes that connection with 1009; the desktop stays', async () => {
+    const ws = (await upgrade(d, id, auth)) as WebSocket;
+    const done = closed(ws);
+    ws.send(Buffer.alloc(2 << 20));
+    expect((await done).code).toBe(1009);
+    const again = await RfbTestClient.open(d.socket, id, auth);
+    expect((await again.handshake()).width).toBe(800);
+    again.close();
+  });
+
+  it('garbage and truncated RFB close that connection only', async () => {
+    const ws = (await upgrade(d, id, auth)) as WebSocket;
+    const done = closed(ws);
+    ws.send(Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+    expect((await done).code).toBe(1002);
+    const c = await RfbTestClient.open(d.socket, id, auth);
+    await c.handshake();
+    const bad = closed(c.ws);
+    c.send([99, 1, 2, 3]);
+    expect((await bad).code).toBe(1002);
+    const t = await RfbTestClient.open(d.socket, id, auth);
+    await t.handshake();
+    t.send([4, 1, 0]); // a KeyEvent cut short, then the client goes away
+    t.close();
+    const after = await RfbTestClient.open(d.socket, id, auth);
+    expect((await after.handshake()).name).toBe('Test test-min');
+    after.close();
+    expect(d.sessions.get(id)?.state).toBe('running');
+  });
+
+  it('clamps a client SetDesktopSize to the site maximum, and Xtigervnc stays small', async () => {
+    const c = await RfbTestClient.open(d.socket, id, auth);
+    await c.handshake();
+    c.send([2, 0, 0, 2, 0, 0, 0, 0, 0xff, 0xff, 0xfe, 0xcc]); // SetEncodings: Raw, ExtendedDesktopSize
+    const req = Buffer.alloc(10);
+    req.writeUInt8(3, 0);
+    req.writeUInt16BE(800, 6);
+    req.writeUInt16BE(600, 8);
+    c.send(req);
+    await c.readUpdate();
+    const size = Buffer.alloc(24);
+    size.writeUInt8(251, 0);
+    size.writeUInt16BE(16384, 2);
+    size.writeUInt16BE(16384, 4);
+    size.writeUInt8(1, 6);
+    size.writeUInt16BE(16384, 8 + 8);
+    size.writeUInt16BE(16384, 8 + 10);
+    c.send(size);
+    let result: { x: number; y: number; w: number; h: number } | undefined;
+    for (let i = 0; i < 10 && !result; i++) {
+      c.send(Buffer.concat([Buffer.from([3, 1]), req.subarray(2)]));
+      result = (await c.readUpdate()).find(r => r.encoding === -308 && r.x === 1);
+    }
+    // Reason 1: the change this client asked for; status 0: done, at the clamped size.
+    expect(result).toMatchObject({ x: 1, y: 0, w: 1920, h: 1080 });
+    // 1920x1080x4 bytes is 8 MiB; 16384x16384 would have been 1 GiB.
+    expect(await xvncRssKiB(id)).toBeLessThan(256 * 1024);
+    c.close();
+  });
+});
