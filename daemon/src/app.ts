@@ -79,7 +79,8 @@ export async function buildApp(o: IAppOptions): Promise<FastifyInstance> {
         'not-found': 404,
         'profile-unavailable': 409,
         'start-failed': 500,
-        'bad-request': 400
+        'bad-request': 400,
+        'too-many-sessions': 429
       }[err.code];
       return reply.code(status).send({
         error: {
@@ -136,7 +137,7 @@ export async function buildApp(o: IAppOptions): Promise<FastifyInstance> {
   });
 
   const { profiles, sessions } = o;
-  const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 500: ErrorBody };
+  const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 429: ErrorBody, 500: ErrorBody };
 
   // jupyter-server-proxy polls "/" until it answers before forwarding the first request.
   const health = async () => ({ ok: true, version: VERSION, sessions: sessions.live().length });
@@ -171,12 +172,12 @@ export async function buildApp(o: IAppOptions): Promise<FastifyInstance> {
     '/api/sessions',
     { schema: { body: StartSessionBody, response: { 201: Session, ...errors } } },
     async (req, reply) => {
-      const { profile, width, height, open } = req.body;
+      const { profile, width, height, open, replace } = req.body;
       if (open !== undefined) {
         // Part of the contract, not built yet: refuse rather than start without the file.
         throw new SessionError('bad-request', 'Opening a file in a desktop is not supported yet');
       }
-      const s = await sessions.start(profile, { width, height });
+      const s = await sessions.start(profile, { width, height }, { replace });
       return reply.code(201).send(s);
     }
   );
@@ -230,7 +231,12 @@ export async function buildApp(o: IAppOptions): Promise<FastifyInstance> {
         return;
       }
       const { width, height } = sessions.maxGeometry;
-      bridge(ws, path, { maxWidth: width, maxHeight: height, maxMessage });
+      bridge(ws, path, {
+        maxWidth: width,
+        maxHeight: height,
+        maxMessage,
+        onInput: () => sessions.touch(id)
+      });
     }
   });
 

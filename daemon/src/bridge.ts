@@ -13,6 +13,8 @@ export interface IBridgeOptions {
   highWaterMark?: number;
   /** Largest WebSocket message sent to the browser (jupyter-server-proxy drops >10 MiB). */
   maxFrame?: number;
+  /** Called on each input message from the client (see RfbClientFilter). */
+  onInput?: () => void;
 }
 
 /** Close codes the widget can tell apart (the proxy may replace them; see DESIGN.md). */

@@ -31,7 +31,12 @@ export interface IRfbFilterOptions {
   maxHeight: number;
   /** Largest single client message accepted (clipboard text is the big one). */
   maxMessage: number;
+  /** Called for each keyboard, pointer or clipboard message: what counts as activity. */
+  onInput?: () => void;
 }
+
+/** KeyEvent, PointerEvent, ClientCutText, QEMU extended key event. */
+const INPUT_TYPES = new Set([4, 5, 6, 255]);
 
 export class RfbClientFilter {
   private _pending: Buffer = Buffer.alloc(0);
@@ -81,6 +86,7 @@ export class RfbClientFilter {
       if (len > this._o.maxMessage) throw new RfbProtocolError('client message too large');
       if (buf.length - end < len) break;
       if (type === SET_DESKTOP_SIZE) this._clamp(buf, end);
+      else if (INPUT_TYPES.has(type)) this._o.onInput?.();
       end += len;
     }
     this._pending = Buffer.from(buf.subarray(end));

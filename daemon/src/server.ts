@@ -19,6 +19,7 @@ const USAGE = `usage: jupyter-desktops-daemon (--socket PATH | --tcp 127.0.0.1:P
                         uses DIR/d<pid>; default $XDG_RUNTIME_DIR/jupyter-desktops)
   --max-sessions N      desktops a user may run at once (default 1)
   --max-geometry WxH    largest desktop a client may ask for (default 7680x4320)
+  --idle-timeout MIN    stop a desktop after MIN minutes without input (default 0: never)
   --xvnc PATH           X server program (default Xtigervnc)
   --quiet               no request log`;
 
@@ -36,6 +37,7 @@ export interface IDaemonConfig {
   maxHeight: number;
   xvnc: string;
   quiet: boolean;
+  idleTimeoutMs: number;
 }
 
 /**
@@ -58,6 +60,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): IDaemonConf
         'runtime-dir': { type: 'string' },
         'max-sessions': { type: 'string' },
         'max-geometry': { type: 'string' },
+        'idle-timeout': { type: 'string' },
         xvnc: { type: 'string' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean' }
@@ -87,6 +90,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): IDaemonConf
   if (!Number.isInteger(maxSessions) || maxSessions < 1 || maxSessions > 16) {
     throw new UsageError('--max-sessions must be an integer from 1 to 16');
   }
+  const idle = Number(values['idle-timeout'] ?? '0');
+  if (!Number.isFinite(idle) || idle < 0 || idle > 525600) {
+    throw new UsageError('--idle-timeout must be a number of minutes (0 turns it off)');
+  }
   const geo = /^(\d{3,4})x(\d{3,4})$/.exec(values['max-geometry'] ?? '7680x4320');
   if (!geo) throw new UsageError('--max-geometry must look like 3840x2160');
   const uid = process.getuid ? process.getuid() : 0;
@@ -107,7 +114,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): IDaemonConf
     maxWidth: Number(geo[1]),
     maxHeight: Number(geo[2]),
     xvnc: values.xvnc ?? 'Xtigervnc',
-    quiet: !!values.quiet
+    quiet: !!values.quiet,
+    idleTimeoutMs: idle * 60_000
   };
 }
 
@@ -161,7 +169,8 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     xvnc: cfg.xvnc,
     maxSessions: cfg.maxSessions,
     maxWidth: cfg.maxWidth,
-    maxHeight: cfg.maxHeight
+    maxHeight: cfg.maxHeight,
+    idleTimeoutMs: cfg.idleTimeoutMs
   });
   const app = await buildApp({
     profiles,
@@ -180,6 +189,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     if (stopping) return;
     stopping = true;
     app.log.info(`${signal}: stopping every desktop`);
+    sessions.dispose();
     await sessions.stopAll({ code: 'daemon-shutdown', message: 'The desktops service stopped' });
     await app.close();
     process.exit(0);

@@ -1,8 +1,9 @@
 // Shared by the daemon tests: temporary directories, test-only profiles and a real daemon on
 // a real unix socket. Profiles made here are named "test-..." and never ship.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
+  existsSync,
   mkdtempSync,
   readdirSync,
   readFileSync,
@@ -68,7 +69,7 @@ export interface ITestDaemon {
 /** The real app on a real unix socket, with built-in profiles plus `profileDirs`. */
 export async function startDaemon(
   profileDirs: string[],
-  opts: { maxSessions?: number; token?: string; daemonPid?: number } = {}
+  opts: { maxSessions?: number; token?: string; daemonPid?: number; idleTimeoutMs?: number } = {}
 ): Promise<ITestDaemon> {
   const root = tmp('desktops-daemon-');
   chmodSync(root, 0o700);
@@ -86,7 +87,8 @@ export async function startDaemon(
     xvnc: 'Xtigervnc',
     maxSessions: opts.maxSessions ?? 1,
     maxWidth: 1920,
-    maxHeight: 1080
+    maxHeight: 1080,
+    idleTimeoutMs: opts.idleTimeoutMs
   });
   const app = await buildApp({ profiles, sessions, token: opts.token });
   await app.listen({ path: socket });
@@ -97,6 +99,7 @@ export async function startDaemon(
     socket,
     runtimeDir,
     async close() {
+      sessions.dispose();
       await sessions.stopAll({ code: 'daemon-shutdown', message: 'test over' });
       await app.close();
     }
@@ -258,4 +261,34 @@ export function connectAs(user: string, path: string): string {
     path
   ]);
   return r.stdout.trim();
+}
+
+export const DAEMON_BUNDLE = resolve(__dirname, '..', 'dist', 'bin', 'jupyter-desktops-daemon.cjs');
+
+/** The bundled daemon as a real process on a unix socket (as jupyter-server-proxy runs it). */
+export async function spawnDaemon(
+  socket: string,
+  args: string[] = [],
+  env: Record<string, string> = {}
+): Promise<import('node:child_process').ChildProcess> {
+  if (!existsSync(DAEMON_BUNDLE))
+    throw new Error(`${DAEMON_BUNDLE} is missing: run npm run build first`);
+  const p = spawn(process.execPath, [DAEMON_BUNDLE, '--socket', socket, '--quiet', ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...env }
+  });
+  let err = '';
+  p.stderr!.on('data', d => (err += d));
+  await waitFor(
+    async () => {
+      if (p.exitCode !== null) throw new Error(`daemon exited ${p.exitCode}: ${err}`);
+      return (
+        existsSync(socket) &&
+        (await request(socket, 'GET', '/healthz').catch(() => undefined))?.status === 200
+      );
+    },
+    20000,
+    'the daemon to answer'
+  );
+  return p;
 }

@@ -3,11 +3,12 @@
 // real sockets, real Xtigervnc and XFCE.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, chmodSync, readFileSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findMarkedProcesses } from '../src/sessions/procs';
 import {
   connectAs,
+  DAEMON_BUNDLE,
   ensureUser,
   listenersOf,
   request,
@@ -21,7 +22,7 @@ import {
 } from './helpers';
 
 const OTHER = 'desktops-mallory';
-const DAEMON = resolve(__dirname, '..', 'dist', 'bin', 'jupyter-desktops-daemon.cjs');
+const DAEMON = DAEMON_BUNDLE;
 
 async function sessionPids(id: string): Promise<number[]> {
   return (await findMarkedProcesses()).filter(p => p.session === id).map(p => p.pid);

@@ -35,6 +35,11 @@ export interface ISessionManagerOptions {
   settleMs?: number;
   /** Time between SIGTERM and SIGKILL when stopping. */
   stopGraceMs?: number;
+  /**
+   * Stop a desktop after this long without keyboard, pointer or clipboard input from any
+   * connected tab (0: never).
+   */
+  idleTimeoutMs?: number;
   /** How many ended sessions are remembered for status queries. */
   keepEnded?: number;
   /** Variables copied from the daemon's environment into the desktop's, when set. */
@@ -44,7 +49,8 @@ export interface ISessionManagerOptions {
 /** A failure with a precise error code for the HTTP layer. */
 export class SessionError extends Error {
   constructor(
-    readonly code: 'not-found' | 'profile-unavailable' | 'start-failed' | 'bad-request',
+    readonly code:
+      'not-found' | 'profile-unavailable' | 'start-failed' | 'bad-request' | 'too-many-sessions',
     message: string,
     readonly session?: Session
   ) {
@@ -62,6 +68,8 @@ interface IRecord {
   ended?: Promise<void>;
   /** Set when a stop was asked for (or a teardown began), with the reason to record. */
   ending?: ExitReason;
+  /** When the last input arrived (ms since the epoch); start time until then. */
+  lastInput: number;
   /** The log's last lines, kept once the runtime dir is gone. */
   logTail?: { text: string; truncated: boolean };
 }
@@ -75,6 +83,8 @@ export class SessionManager extends EventEmitter {
   private _queue: Promise<unknown> = Promise.resolve();
   private readonly _o: Required<ISessionManagerOptions>;
 
+  private _idleTimer?: ReturnType<typeof setInterval>;
+
   constructor(opts: ISessionManagerOptions) {
     super();
     this._o = {
@@ -85,9 +95,15 @@ export class SessionManager extends EventEmitter {
       settleMs: 400,
       stopGraceMs: 3000,
       keepEnded: 20,
+      idleTimeoutMs: 0,
       passEnv: DEFAULT_PASS_ENV,
       ...opts
     };
+    if (this._o.idleTimeoutMs > 0) {
+      const every = Math.max(250, Math.min(30_000, this._o.idleTimeoutMs / 4));
+      this._idleTimer = setInterval(() => void this.cullIdle(), every);
+      this._idleTimer.unref();
+    }
   }
 
   get runtimeDir(): string {
@@ -112,6 +128,41 @@ export class SessionManager extends EventEmitter {
   rfbSocket(id: string): string | undefined {
     const r = this._records.get(id);
     return r && r.session.state === 'running' ? join(r.dir, 'rfb.sock') : undefined;
+  }
+
+  /** Records user input on a session (the idle clock restarts). */
+  touch(id: string): void {
+    const r = this._records.get(id);
+    if (r) r.lastInput = Date.now();
+  }
+
+  /** Stops the idle checks (the daemon is closing). */
+  dispose(): void {
+    clearInterval(this._idleTimer);
+  }
+
+  /** Stops running desktops that have had no input for the idle timeout. */
+  async cullIdle(now = Date.now()): Promise<string[]> {
+    const limit = this._o.idleTimeoutMs;
+    if (!limit) return [];
+    const idle = [...this._records.values()].filter(
+      r => r.session.state === 'running' && !r.ending && now - r.lastInput >= limit
+    );
+    await Promise.all(
+      idle.map(r =>
+        this._serial(() =>
+          this._teardown(
+            r,
+            {
+              code: 'idle',
+              message: `${r.session.title} was stopped after ${formatDuration(limit)} without input`
+            },
+            'exited'
+          )
+        )
+      )
+    );
+    return idle.map(r => r.session.id);
   }
 
   /** The largest geometry a client may ask for. */
@@ -148,9 +199,16 @@ export class SessionManager extends EventEmitter {
     return killed;
   }
 
-  /** Starts a desktop, first ending older ones beyond the limit. Serialized with stops. */
-  start(profileId: string, geometry: { width?: number; height?: number } = {}): Promise<Session> {
-    return this._serial(() => this._start(profileId, geometry));
+  /**
+   * Starts a desktop. At the session limit it first ends the oldest ones, or, with
+   * `replace: false`, refuses. Serialized with stops, so concurrent starts respect the limit.
+   */
+  start(
+    profileId: string,
+    geometry: { width?: number; height?: number } = {},
+    opts: { replace?: boolean } = {}
+  ): Promise<Session> {
+    return this._serial(() => this._start(profileId, geometry, opts.replace ?? true));
   }
 
   /** Stops a session; resolves when nothing of it is left. */
@@ -195,7 +253,8 @@ export class SessionManager extends EventEmitter {
 
   private async _start(
     profileId: string,
-    geometry: { width?: number; height?: number }
+    geometry: { width?: number; height?: number },
+    replace: boolean
   ): Promise<Session> {
     const resolved = await this._o.profiles.get(profileId);
     if (!resolved) throw new SessionError('not-found', `No desktop profile named ${profileId}`);
@@ -235,6 +294,13 @@ export class SessionManager extends EventEmitter {
       r => r.session.state === 'starting' || r.session.state === 'running'
     );
     const excess = live.length + 1 - this._o.maxSessions;
+    if (excess > 0 && !replace) {
+      throw new SessionError(
+        'too-many-sessions',
+        `You already run ${live.length} desktop${live.length === 1 ? '' : 's'}, the most allowed: ` +
+          `stop one first (${live.map(r => r.session.title).join(', ')})`
+      );
+    }
     if (excess > 0) {
       await Promise.all(
         live.slice(0, excess).map(r =>
@@ -252,8 +318,15 @@ export class SessionManager extends EventEmitter {
     }
 
     const dir = join(this._o.runtimeDir, id);
-    await mkdir(dir, { mode: 0o700 });
-    const record: IRecord = { session, dir };
+    try {
+      await mkdir(dir, { mode: 0o700 });
+    } catch (err) {
+      throw new SessionError(
+        'start-failed',
+        `${p.title} did not start: ${describeFsError(err, dir)}`
+      );
+    }
+    const record: IRecord = { session, dir, lastInput: Date.now() };
     this._records.set(id, record);
     this._forgetOld();
     this.emit('change', { ...session });
@@ -264,7 +337,7 @@ export class SessionManager extends EventEmitter {
       this.emit('change', { ...session });
       return { ...session };
     } catch (err) {
-      const message = `${p.title} did not start: ${(err as Error).message}`;
+      const message = `${p.title} did not start: ${describeFsError(err, dir)}`;
       await this._teardown(record, { code: 'start-failed', message }, 'failed');
       throw new SessionError('start-failed', message, { ...record.session });
     }
@@ -511,5 +584,33 @@ async function removeDisplayFiles(
     if (owner === pid && (await lstat(lock)).uid === uid) await unlink(lock);
   } catch {
     // No lock file: Xtigervnc with -displayfd writes none.
+  }
+}
+
+/** "30 minutes", "90 seconds": for messages. */
+export function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s % 3600 === 0 && s >= 3600) return `${s / 3600} hour${s === 3600 ? '' : 's'}`;
+  if (s % 60 === 0 && s >= 60) return `${s / 60} minute${s === 60 ? '' : 's'}`;
+  return `${s} second${s === 1 ? '' : 's'}`;
+}
+
+/** File-system failures as sentences that name the place and the cause. */
+function describeFsError(err: unknown, where: string): string {
+  const e = err as NodeJS.ErrnoException;
+  switch (e.code) {
+    case 'ENOSPC':
+      return `no space left on the device holding ${where}`;
+    case 'EDQUOT':
+      return `the disk quota is exhausted for ${where}`;
+    case 'EACCES':
+    case 'EPERM':
+      return `no permission to write ${e.path ?? where}`;
+    case 'EROFS':
+      return `${where} is on a read-only file system`;
+    case 'ENOENT':
+      return e.path ? `${e.path} does not exist` : e.message;
+    default:
+      return e.message;
   }
 }

@@ -97,6 +97,7 @@ export const ExitReason = Type.Object({
     Type.Literal('xstartup-exited'),
     Type.Literal('xserver-exited'),
     Type.Literal('start-failed'),
+    Type.Literal('idle'),
     Type.Literal('daemon-shutdown')
   ]),
   message: Type.String(),
@@ -126,6 +127,10 @@ export const StartSessionBody = Type.Object(
     height: Type.Optional(
       Type.Integer({ minimum: GEOMETRY.minHeight, maximum: GEOMETRY.maxHeight })
     ),
+    /**
+     * At the session limit: true (default) stops the oldest desktop first; false answers 429.
+     */
+    replace: Type.Optional(Type.Boolean()),
     /** Reserved for "Open in": a file for the profile's application. */
     open: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 }))
   },

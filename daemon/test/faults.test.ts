@@ -1,0 +1,311 @@
+// Faults and load: processes killed under the daemon, the daemon itself killed or stopped,
+// concurrent and repeated use, an unwritable or full disk, idle desktops, limits.
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync
+} from 'node:fs';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { findMarkedProcesses } from '../src/sessions/procs';
+import { RfbTestClient } from './rfb-client';
+import {
+  request,
+  requireProgram,
+  spawnDaemon,
+  startDaemon,
+  tmp,
+  waitFor,
+  writeProfile,
+  type ITestDaemon
+} from './helpers';
+
+async function sessionPids(id: string): Promise<number[]> {
+  return (await findMarkedProcesses()).filter(p => p.session === id).map(p => p.pid);
+}
+
+function xvncOf(pids: number[]): number {
+  const pid = pids.find(p => {
+    try {
+      return readFileSync(`/proc/${p}/cmdline`, 'latin1').startsWith('Xtigervnc\0');
+    } catch {
+      return false;
+    }
+  });
+  if (!pid) throw new Error('no Xtigervnc in the session');
+  return pid;
+}
+
+function profiles(): string {
+  const dir = tmp('desktops-profiles-');
+  chmodSync(dir, 0o755);
+  writeProfile(dir, 'test-min', 'echo "display=$DISPLAY"\nexec sleep 600', { title: 'Minimal' });
+  writeProfile(dir, 'test-exit0', 'echo "test-exit0: nothing to do"\nexit 0', { title: 'Exit0' });
+  writeProfile(dir, 'test-exit1', 'echo "test-exit1: broken" >&2\nexit 1', { title: 'Exit1' });
+  return dir;
+}
+
+function exited(p: ChildProcess): Promise<number | null> {
+  return new Promise(r => (p.exitCode !== null ? r(p.exitCode) : p.once('exit', code => r(code))));
+}
+
+describe('faults inside a session', () => {
+  let d: ITestDaemon;
+  beforeAll(async () => {
+    requireProgram('Xtigervnc', 'tigervnc-standalone-server');
+    d = await startDaemon([profiles()], { maxSessions: 1 });
+  });
+  afterEach(async () => {
+    for (const s of d.sessions.live()) await d.sessions.stop(s.id);
+  });
+  afterAll(() => d?.close());
+
+  it('kill -9 Xtigervnc: the WebSocket closes with a reason, the session fails with its log, the next start works', async () => {
+    const s = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' })).json;
+    const c = await RfbTestClient.open(d.socket, s.id);
+    await c.handshake();
+    const closed = new Promise<{ code: number; reason: string }>(r =>
+      c.ws.once('close', (code, reason) => r({ code, reason: reason.toString() }))
+    );
+    process.kill(xvncOf(await sessionPids(s.id)), 'SIGKILL');
+    expect(await closed).toEqual({ code: 4000, reason: 'desktop closed the connection' });
+    const failed = await waitFor(
+      async () => {
+        const r = (await request(d.socket, 'GET', `/api/sessions/${s.id}`)).json;
+        return r.state === 'failed' ? r : undefined;
+      },
+      10000,
+      'the session to fail'
+    );
+    expect(failed.exit).toEqual({
+      code: 'xserver-exited',
+      message: 'The X server exited (SIGKILL)'
+    });
+    expect((await request(d.socket, 'GET', `/api/sessions/${s.id}/log`)).json.text).toMatch(
+      /display=:\d+/
+    );
+    expect(await sessionPids(s.id)).toEqual([]);
+    const next = await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' });
+    expect(next.json.state).toBe('running');
+  });
+
+  for (const [profile, status, line] of [
+    ['test-exit0', 0, 'test-exit0: nothing to do'],
+    ['test-exit1', 1, 'test-exit1: broken']
+  ] as const) {
+    it(`an xstartup that exits at once with status ${status}: start fails with its log, nothing left running`, async () => {
+      const before = (await findMarkedProcesses()).length;
+      const r = await request(d.socket, 'POST', '/api/sessions', { profile });
+      expect(r.status).toBe(500);
+      expect(r.json.error.code).toBe('start-failed');
+      expect(r.json.error.message).toContain(`its start script exited (status ${status})`);
+      const id = r.json.error.session.id;
+      expect((await request(d.socket, 'GET', `/api/sessions/${id}/log`)).json.text).toContain(line);
+      expect(await sessionPids(id)).toEqual([]);
+      expect((await findMarkedProcesses()).length).toBe(before);
+    });
+  }
+
+  it('two starts at once leave exactly the allowed one session, and no orphan', async () => {
+    const [a, b] = await Promise.all([
+      request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' }),
+      request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' })
+    ]);
+    expect([a.status, b.status]).toEqual([201, 201]);
+    const live = d.sessions.live();
+    expect(live.length).toBe(1);
+    const other = live[0].id === a.json.id ? b.json.id : a.json.id;
+    expect(await sessionPids(other)).toEqual([]);
+    const marked = await findMarkedProcesses();
+    expect(new Set(marked.map(p => p.session))).toEqual(new Set([live[0].id]));
+  });
+
+  it('answers 429 when told not to replace a desktop at the limit', async () => {
+    const s = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' })).json;
+    const r = await request(d.socket, 'POST', '/api/sessions', {
+      profile: 'test-min',
+      replace: false
+    });
+    expect(r.status).toBe(429);
+    expect(r.json.error).toEqual({
+      code: 'too-many-sessions',
+      message: 'You already run 1 desktop, the most allowed: stop one first (Minimal)'
+    });
+    expect(d.sessions.live().map(x => x.id)).toEqual([s.id]);
+  });
+});
+
+describe('idle culling', () => {
+  let d: ITestDaemon;
+  beforeAll(async () => {
+    d = await startDaemon([profiles()], { maxSessions: 2, idleTimeoutMs: 2000 });
+  });
+  afterAll(() => d?.close());
+
+  it('stops a desktop with no input for the timeout, and keeps one that gets input', async () => {
+    const idle = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' })).json;
+    const busy = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' })).json;
+    // A connected tab without input does not count as activity.
+    const watcher = await RfbTestClient.open(d.socket, idle.id);
+    await watcher.handshake();
+    const c = await RfbTestClient.open(d.socket, busy.id);
+    await c.handshake();
+    const started = Date.now();
+    let x = 0;
+    while (Date.now() - started < 5000) {
+      c.send([5, 0, 0, ++x % 200, 0, 10]); // PointerEvent
+      await new Promise(r => setTimeout(r, 250));
+    }
+    const gone = (await request(d.socket, 'GET', `/api/sessions/${idle.id}`)).json;
+    expect(gone.state).toBe('exited');
+    expect(gone.exit).toEqual({
+      code: 'idle',
+      message: 'Minimal was stopped after 2 seconds without input'
+    });
+    expect(await sessionPids(idle.id)).toEqual([]);
+    expect((await request(d.socket, 'GET', `/api/sessions/${busy.id}`)).json.state).toBe('running');
+    c.close();
+  });
+});
+
+describe('the daemon process itself', () => {
+  const root = tmp('desktops-proc-');
+  const runtime = join(root, 'rt');
+  const dir = profiles();
+  let p: ChildProcess | undefined;
+  afterEach(async () => {
+    if (p && p.exitCode === null) {
+      p.kill('SIGTERM');
+      await exited(p);
+    }
+  });
+
+  it('kill -9 mid-session: the next daemon ends the old session and starts a new one', async () => {
+    const sock = join(root, 'a.sock');
+    p = await spawnDaemon(sock, ['--runtime-dir', runtime, '--profiles-dir', dir]);
+    const s = (await request(sock, 'POST', '/api/sessions', { profile: 'test-min' })).json;
+    expect((await sessionPids(s.id)).length).toBeGreaterThan(0);
+    p.kill('SIGKILL');
+    await exited(p);
+    expect((await sessionPids(s.id)).length).toBeGreaterThan(0); // orphaned, for now
+    p = await spawnDaemon(sock, ['--runtime-dir', runtime, '--profiles-dir', dir]);
+    expect(await sessionPids(s.id)).toEqual([]);
+    expect(readdirSync(runtime)).toEqual([`d${p.pid}`]);
+    const next = await request(sock, 'POST', '/api/sessions', { profile: 'test-min' });
+    expect(next.json.state).toBe('running');
+  });
+
+  it('SIGTERM: clients get a close frame, every session stops, exit 0, even with a stuck client', async () => {
+    const sock = join(root, 'b.sock');
+    p = await spawnDaemon(sock, ['--runtime-dir', runtime, '--profiles-dir', dir]);
+    const s = (await request(sock, 'POST', '/api/sessions', { profile: 'test-min' })).json;
+    const c = await RfbTestClient.open(sock, s.id);
+    await c.handshake();
+    const closed = new Promise<number>(r => c.ws.once('close', code => r(code)));
+    // A client whose upgrade is refused and that never hangs up must not hold the exit.
+    const stuck = new WebSocket(`ws+unix://${sock}:/api/sessions/AAAAAAAAAAAAAAAA/rfb`);
+    await new Promise(r => stuck.once('unexpected-response', r));
+    const t0 = Date.now();
+    p.kill('SIGTERM');
+    expect(await exited(p)).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(10000);
+    expect([1000, 1001, 4000]).toContain(await closed);
+    expect(await sessionPids(s.id)).toEqual([]);
+  });
+
+  it('20 start/stop cycles and 100 connect/disconnect cycles leave no orphan; fds and memory stay flat', async () => {
+    const sock = join(root, 'c.sock');
+    p = await spawnDaemon(sock, ['--runtime-dir', runtime, '--profiles-dir', dir]);
+    const fds = (): number => readdirSync(`/proc/${p!.pid}/fd`).length;
+    const rssKiB = (): number =>
+      Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p!.pid}/status`, 'latin1'))![1]);
+    // Warm up once so lazy initialisation is not counted as growth.
+    const warm = (await request(sock, 'POST', '/api/sessions', { profile: 'test-min' })).json;
+    await request(sock, 'DELETE', `/api/sessions/${warm.id}`);
+    const before = { fds: fds(), rss: rssKiB() };
+    const ids: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const s = (await request(sock, 'POST', '/api/sessions', { profile: 'test-min' })).json;
+      expect(s.state).toBe('running');
+      ids.push(s.id);
+      await request(sock, 'DELETE', `/api/sessions/${s.id}`);
+    }
+    const s = (await request(sock, 'POST', '/api/sessions', { profile: 'test-min' })).json;
+    for (let i = 0; i < 100; i++) {
+      const c = await RfbTestClient.open(sock, s.id);
+      await c.handshake();
+      c.close();
+      await new Promise(r => c.ws.once('close', r));
+    }
+    await request(sock, 'DELETE', `/api/sessions/${s.id}`);
+    await new Promise(r => setTimeout(r, 500));
+    const marked = await findMarkedProcesses();
+    expect(marked.filter(m => m.runtime.startsWith(runtime))).toEqual([]);
+    expect(fds()).toBeLessThanOrEqual(before.fds + 2);
+    // Flat: within a quarter of the starting size (V8 grows its heap in steps).
+    expect(rssKiB()).toBeLessThan(before.rss * 1.25);
+  });
+});
+
+describe('an unwritable or full runtime disk', () => {
+  // Real small file systems: modes do not stop root, a read-only or full mount does.
+  const mnt = tmp('desktops-full-');
+  let p: ChildProcess | undefined;
+  beforeAll(() => {
+    if (process.getuid?.() !== 0)
+      throw new Error('mounting a small tmpfs needs root (CI runs as root)');
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k,mode=0700', 'tmpfs', mnt]);
+  });
+  afterEach(async () => {
+    if (p && p.exitCode === null) {
+      p.kill('SIGTERM');
+      await exited(p);
+    }
+  });
+  afterAll(() => {
+    execFileSync('umount', ['-l', mnt]);
+  });
+
+  it('a read-only runtime disk: a clear error, and the daemon lives on', async () => {
+    const sock = join(tmp('desktops-sock-'), 'd.sock');
+    const runtime = join(mnt, 'ro');
+    mkdirSync(runtime, { mode: 0o700 });
+    p = await spawnDaemon(sock, ['--runtime-dir', runtime, '--profiles-dir', profiles()]);
+    execFileSync('mount', ['-o', 'remount,ro', mnt]);
+    try {
+      const r = await request(sock, 'POST', '/api/sessions', { profile: 'test-min' });
+      expect(r.status).toBe(500);
+      expect(r.json.error.message).toMatch(
+        /^Minimal did not start: .*ro\/d\d+\/[\w-]{16} is on a read-only file system$/
+      );
+      expect((await request(sock, 'GET', '/healthz')).status).toBe(200);
+    } finally {
+      execFileSync('mount', ['-o', 'remount,rw', mnt]);
+    }
+  });
+
+  it('a start on a full runtime disk fails with a sentence, and the daemon lives on', async () => {
+    const sock = join(tmp('desktops-sock-'), 'd.sock');
+    const runtime = join(mnt, 'rt');
+    mkdirSync(runtime, { mode: 0o700 });
+    p = await spawnDaemon(sock, ['--runtime-dir', runtime, '--profiles-dir', profiles()]);
+    // Fill the disk to the last block.
+    try {
+      writeFileSync(join(mnt, 'filler'), Buffer.alloc(1 << 20));
+    } catch {
+      // ENOSPC: full, as intended
+    }
+    const r = await request(sock, 'POST', '/api/sessions', { profile: 'test-min' });
+    expect(r.status).toBe(500);
+    expect(r.json.error.message).toMatch(
+      /^Minimal did not start: no space left on the device holding /
+    );
+    expect((await request(sock, 'GET', '/healthz')).status).toBe(200);
+    expect(existsSync(sock)).toBe(true);
+  });
+});
