@@ -3,7 +3,7 @@
 // environment, on loopback for development. Exits 0 only when asked to stop (SIGTERM/SIGINT):
 // jupyter-server-proxy never restarts a daemon that exited 0.
 import { realpathSync } from 'node:fs';
-import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -32,6 +32,8 @@ export interface IDaemonConfig {
   profileDirs: string[];
   iconDirs: string[];
   runtimeDir: string;
+  /** Whether the runtime dir was chosen (flag or XDG_RUNTIME_DIR) rather than defaulted. */
+  runtimeDirGiven: boolean;
   maxSessions: number;
   maxWidth: number;
   maxHeight: number;
@@ -110,6 +112,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): IDaemonConf
           ? join(env.XDG_RUNTIME_DIR, 'jupyter-desktops')
           : join(tmpdir(), `jupyter-desktops-${uid}`))
     ),
+    runtimeDirGiven: !!(values['runtime-dir'] ?? env.XDG_RUNTIME_DIR),
     maxSessions,
     maxWidth: Number(geo[1]),
     maxHeight: Number(geo[2]),
@@ -153,7 +156,19 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     process.exit(2);
   }
   delete process.env.JUPYTER_DESKTOPS_TOKEN;
-  await ensurePrivateDir(cfg.runtimeDir);
+  try {
+    await ensurePrivateDir(cfg.runtimeDir);
+  } catch (err) {
+    if (cfg.runtimeDirGiven) throw err;
+    // The shared default in /tmp can be squatted by another user: use a fresh private one.
+    // (Orphans of an earlier crashed daemon are then not found; say so.)
+    const fallback = await mkdtemp(join(tmpdir(), `jupyter-desktops-${process.getuid?.() ?? 0}-`));
+    process.stderr.write(
+      `jupyter-desktops-daemon: ${(err as Error).message}; using ${fallback} instead ` +
+        '(set XDG_RUNTIME_DIR or --runtime-dir to a directory of your own)\n'
+    );
+    cfg.runtimeDir = fallback;
+  }
   // One directory per daemon: a user's second Jupyter server runs a second daemon.
   const runtimeDir = join(cfg.runtimeDir, `d${process.pid}`);
   await ensurePrivateDir(runtimeDir);

@@ -1,0 +1,193 @@
+// Many users on one host: ten real Linux users, each with their own daemon (the bundled one,
+// run as that user), start desktops at the same moment while another user squats an X lock.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  DAEMON_BUNDLE,
+  ensureUser,
+  request,
+  requireProgram,
+  tmp,
+  waitFor,
+  writeProfile
+} from './helpers';
+
+const USERS = Array.from({ length: 10 }, (_, i) => `desktops-u${i}`);
+const SQUATTER = 'desktops-mallory';
+
+/** Display numbers in use: their abstract X sockets are listed in /proc/net/unix. */
+function displaysInUse(): Set<number> {
+  const used = new Set<number>();
+  for (const m of readFileSync('/proc/net/unix', 'latin1').matchAll(
+    /@\/tmp\/\.X11-unix\/X(\d+)\n/g
+  )) {
+    used.add(Number(m[1]));
+  }
+  return used;
+}
+
+/** Real uids of every process carrying a session's marker (root reads every environ). */
+function uidsOfSession(id: string): Set<number> {
+  const uids = new Set<number>();
+  for (const pid of readdirSync('/proc').filter(n => /^\d+$/.test(n))) {
+    try {
+      if (
+        !readFileSync(`/proc/${pid}/environ`, 'latin1')
+          .split('\0')
+          .includes(`JUPYTER_DESKTOPS_SESSION=${id}`)
+      )
+        continue;
+      uids.add(Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))![1]));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return uids;
+}
+
+function asUser(user: string, argv: string[]): ChildProcess {
+  const { uid, gid, home } = ensureUser(user);
+  return spawn('setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--init-groups', '--', ...argv], {
+    cwd: home,
+    env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: home, USER: user, LOGNAME: user },
+    stdio: 'ignore'
+  });
+}
+
+describe('ten users at once', () => {
+  const daemons: { user: string; proc: ChildProcess; socket: string }[] = [];
+  let squatter: ChildProcess;
+  let lock = '';
+  let bundle = '';
+  let profiles = '';
+
+  beforeAll(async () => {
+    requireProgram('Xtigervnc', 'tigervnc-standalone-server');
+    if (!existsSync(DAEMON_BUNDLE))
+      throw new Error(`${DAEMON_BUNDLE} is missing: run npm run build first`);
+    // A copy every user can read, wherever the checkout lives.
+    const bundleRoot = tmp('desktops-bundle-');
+    cpSync(dirname(dirname(DAEMON_BUNDLE)), bundleRoot, { recursive: true });
+    execFileSync('chmod', ['-R', 'a+rX', bundleRoot]);
+    bundle = join(bundleRoot, 'bin', basename(DAEMON_BUNDLE));
+    profiles = tmp('desktops-shared-');
+    chmodSync(profiles, 0o755);
+    writeProfile(profiles, 'test-min', 'echo "display=$DISPLAY"\nexec sleep 600');
+    // Another user squats the next free display's lock file, with a live pid in it.
+    ensureUser(SQUATTER);
+    squatter = asUser(SQUATTER, ['sleep', '600']);
+    await waitFor(() => squatter.pid, 5000, 'the squatter');
+    let n = 0;
+    while (displaysInUse().has(n) || existsSync(`/tmp/.X${n}-lock`)) n++;
+    lock = `/tmp/.X${n}-lock`;
+    writeFileSync(lock, `${String(squatter.pid).padStart(10)}\n`, { mode: 0o444 });
+    const { uid, gid } = ensureUser(SQUATTER);
+    execFileSync('chown', [`${uid}:${gid}`, lock]);
+    for (const user of USERS) {
+      const { home } = ensureUser(user);
+      const socket = join(home, 'desktops.sock');
+      const proc = asUser(user, [
+        process.execPath,
+        bundle,
+        '--socket',
+        socket,
+        '--quiet',
+        '--profiles-dir',
+        profiles
+      ]);
+      daemons.push({ user, proc, socket });
+    }
+    for (const d of daemons) {
+      await waitFor(
+        async () =>
+          existsSync(d.socket) &&
+          (await request(d.socket, 'GET', '/healthz').catch(() => undefined))?.status === 200,
+        30000,
+        `${d.user}'s daemon`
+      );
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    for (const d of daemons) d.proc.kill('SIGTERM');
+    await Promise.all(
+      daemons.map(
+        d => new Promise(r => (d.proc.exitCode !== null ? r(null) : d.proc.once('exit', r)))
+      )
+    );
+    squatter?.kill('SIGTERM');
+    if (lock && existsSync(lock)) unlinkSync(lock);
+  });
+
+  it('every user gets a running desktop on a display of their own', async () => {
+    const started = await Promise.all(
+      daemons.map(d => request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' }))
+    );
+    for (const [i, r] of started.entries()) {
+      expect(r.status, `${daemons[i].user}: ${JSON.stringify(r.json)}`).toBe(201);
+      expect(r.json.state).toBe('running');
+    }
+    const displays = await Promise.all(
+      daemons.map(async (d, i) => {
+        const m = await waitFor(
+          async () =>
+            /display=:(\d+)/.exec(
+              (await request(d.socket, 'GET', `/api/sessions/${started[i].json.id}/log`)).json.text
+            ),
+          10000,
+          `${d.user}'s display`
+        );
+        return Number(m[1]);
+      })
+    );
+    expect(new Set(displays).size).toBe(USERS.length);
+    // The squatted lock is still the other user's, untouched.
+    expect(existsSync(lock)).toBe(true);
+    // Each desktop's processes run as its own user, and nobody else's.
+    for (const [i, d] of daemons.entries()) {
+      const { uid } = ensureUser(d.user);
+      const uids = uidsOfSession(started[i].json.id);
+      expect(uids.size, d.user).toBeGreaterThan(0);
+      expect([...uids]).toEqual([uid]);
+    }
+  });
+
+  it("a runtime directory squatted by another user does not stop a user's daemon", async () => {
+    const user = 'desktops-u10';
+    const { uid, home } = ensureUser(user);
+    const squatted = `/tmp/jupyter-desktops-${uid}`;
+    const m = ensureUser(SQUATTER);
+    execFileSync('rm', ['-rf', squatted]);
+    execFileSync('mkdir', ['-m', '777', squatted]);
+    execFileSync('chown', [`${m.uid}:${m.gid}`, squatted]);
+    const socket = join(home, 'desktops.sock');
+    const proc = asUser(user, [
+      process.execPath,
+      bundle,
+      '--socket',
+      socket,
+      '--quiet',
+      '--profiles-dir',
+      profiles
+    ]);
+    try {
+      await waitFor(
+        async () =>
+          existsSync(socket) &&
+          (await request(socket, 'GET', '/healthz').catch(() => undefined))?.status === 200,
+        30000,
+        `${user}'s daemon`
+      );
+      const r = await request(socket, 'POST', '/api/sessions', { profile: 'test-min' });
+      expect(r.status).toBe(201);
+      expect(readdirSync(squatted)).toEqual([]);
+    } finally {
+      proc.kill('SIGTERM');
+      await new Promise(r => proc.once('exit', r));
+      execFileSync('rm', ['-rf', squatted]);
+    }
+  });
+});
