@@ -6,6 +6,7 @@ jupyter-server-proxy entry point that starts the daemon on a private unix socket
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -23,12 +24,45 @@ def profile_dirs() -> list[str]:
     return [str(Path(p) / "desktops") for p in reversed(jupyter_config_path())]
 
 
+#: Site settings in `desktops/daemon.json` -> the daemon flag each one becomes.
+SETTINGS = {
+    "maxSessions": "--max-sessions",
+    "maxGeometry": "--max-geometry",
+    "idleTimeoutMinutes": "--idle-timeout",
+    "runtimeDir": "--runtime-dir",
+    "xvnc": "--xvnc",
+}
+
+
+def site_settings() -> dict:
+    """`desktops/daemon.json` from every Jupyter config dir, higher priority winning.
+
+    Unknown keys are an error (a typo must not silently do nothing); the daemon validates
+    the values and refuses to start with a sentence if one is wrong.
+    """
+    merged: dict = {}
+    for d in profile_dirs():
+        f = Path(d) / "daemon.json"
+        if not f.is_file():
+            continue
+        data = json.loads(f.read_text())
+        if not isinstance(data, dict):
+            raise ValueError(f"{f}: expected a JSON object")
+        unknown = sorted(set(data) - set(SETTINGS))
+        if unknown:
+            raise ValueError(f"{f}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(SETTINGS)}")
+        merged.update(data)
+    return merged
+
+
 def daemon_command(socket: str) -> list[str]:
     """The daemon's argv for a unix socket path. Nothing secret goes into it."""
     node = os.environ.get("JUPYTER_DESKTOPS_NODE") or shutil.which("node") or "node"
     cmd = [node, str(DAEMON), "--socket", socket]
     for d in profile_dirs():
         cmd += ["--profiles-dir", d]
+    for key, value in site_settings().items():
+        cmd += [SETTINGS[key], str(value)]
     return cmd
 
 

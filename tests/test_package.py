@@ -55,6 +55,36 @@ def test_spec_searches_desktops_dirs_on_jupyter_config_path(monkeypatch, tmp_pat
     assert str(tmp_path / "user" / "desktops") in dirs
 
 
+def test_site_settings_become_daemon_flags(monkeypatch, tmp_path):
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path))
+    (tmp_path / "desktops").mkdir()
+    (tmp_path / "desktops" / "daemon.json").write_text(
+        json.dumps({"maxSessions": 2, "idleTimeoutMinutes": 90, "maxGeometry": "3840x2160"})
+    )
+    cmd = setup_desktops()["command"]
+    assert cmd[cmd.index("--max-sessions") + 1] == "2"
+    assert cmd[cmd.index("--idle-timeout") + 1] == "90"
+    assert cmd[cmd.index("--max-geometry") + 1] == "3840x2160"
+
+
+def test_unknown_site_setting_is_an_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path))
+    (tmp_path / "desktops").mkdir()
+    (tmp_path / "desktops" / "daemon.json").write_text(json.dumps({"maxSesions": 2}))
+    with pytest.raises(ValueError, match="unknown setting.*maxSesions"):
+        setup_desktops()
+
+
+def test_daemon_refuses_a_bad_setting_value_with_a_sentence(monkeypatch, tmp_path):
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path))
+    (tmp_path / "desktops").mkdir()
+    (tmp_path / "desktops" / "daemon.json").write_text(json.dumps({"maxSessions": 0}))
+    cmd = [a.replace("{unix_socket}", str(tmp_path / "d.sock")) for a in setup_desktops()["command"]]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=20)
+    assert r.returncode == 2
+    assert "--max-sessions must be an integer from 1 to 16" in r.stderr
+
+
 def test_spec_carries_no_secret(monkeypatch):
     monkeypatch.setenv("JUPYTER_TOKEN", "secret-token-value")
     monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "hub-token-value")
