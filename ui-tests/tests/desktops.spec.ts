@@ -1,6 +1,7 @@
 // The whole path, as a user takes it: launcher tiles, a live XFCE desktop in a tab, MATE
 // replacing it, and stopping from the command palette.
 import { expect, test, type Page } from '@playwright/test';
+import { readFileSync } from 'node:fs';
 import {
   daemon,
   desktopTab,
@@ -156,6 +157,35 @@ test.describe.serial('desktops in JupyterLab', () => {
     expect(sessionPids(mateSession.id)).toEqual([]);
   });
 
+  test('a desktop whose X server is killed says so, and Restart brings a new one', async ({
+    page,
+    request
+  }) => {
+    await openLab(page);
+    await tile(page, 'XFCE').click();
+    const xfce = await desktopTab(page, 'XFCE');
+    await waitForDesktop(page, xfce.panel);
+    const s = (await daemon(request, 'GET', 'api/sessions')).sessions.find(
+      (x: any) => x.state === 'running'
+    );
+    const xvnc = sessionPids(s.id).find(pid =>
+      readFileSync(`/proc/${pid}/cmdline`, 'latin1').startsWith('Xtigervnc\0')
+    );
+    process.kill(xvnc!, 'SIGKILL');
+    await expect(xfce.panel.locator('.jp-Desktops-message')).toHaveText(
+      'The X server exited (SIGKILL)'
+    );
+    await expect(xfce.panel.locator('.jp-Desktops-log')).toBeVisible();
+    await xfce.panel.locator('.jp-Desktops-actions button', { hasText: 'Restart' }).click();
+    await waitForDesktop(page, xfce.panel);
+    const after = (await daemon(request, 'GET', 'api/sessions')).sessions.filter(
+      (x: any) => x.state === 'running'
+    );
+    expect(after.map((x: any) => x.profile)).toEqual(['xfce']);
+    expect(after[0].id).not.toBe(s.id);
+    expect(sessionPids(s.id)).toEqual([]);
+  });
+
   test("the tab's Stop button ends the desktop", async ({ page, request }) => {
     await openLab(page);
     await tile(page, 'XFCE').click();
@@ -180,6 +210,8 @@ test('a start that fails says why in the tab and shows the session log, as text'
     has: page.locator('.jp-LauncherCard-label', { hasText: 'Fails <b>' })
   });
   await expect(t).toHaveCount(1);
+  // The tooltip is the literal title too.
+  await expect(t).toHaveAttribute('title', 'Fails <b>bold</b>');
   await t.click();
   const { panel } = await desktopTab(page, 'Fails <b>bold</b>');
   await expect(panel.locator('.jp-Desktops-message')).toHaveText(

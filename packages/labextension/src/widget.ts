@@ -167,6 +167,18 @@ export class DesktopWidget extends Widget {
     let s: Session;
     try {
       s = await this._api.session(this._session.id);
+      // The RFB socket can close a moment before the daemon sees the X server exit: ask
+      // again briefly before calling it a lost connection, and wait out a teardown so the
+      // final state (and its log) is what we show.
+      for (let i = 0; i < 60; i++) {
+        if (s.state === 'stopping' || (s.state === 'running' && i < 6)) {
+          await new Promise(r => setTimeout(r, 250));
+          if (this.isDisposed) return;
+          s = await this._api.session(s.id);
+        } else {
+          break;
+        }
+      }
     } catch (err) {
       await this._showError(err);
       return;
