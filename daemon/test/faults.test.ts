@@ -17,29 +17,15 @@ import { RfbTestClient } from './rfb-client';
 import {
   request,
   requireProgram,
+  sessionPids,
   spawnDaemon,
   startDaemon,
   tmp,
   waitFor,
   writeProfile,
+  xvncOf,
   type ITestDaemon
 } from './helpers';
-
-async function sessionPids(id: string): Promise<number[]> {
-  return (await findMarkedProcesses()).filter(p => p.session === id).map(p => p.pid);
-}
-
-function xvncOf(pids: number[]): number {
-  const pid = pids.find(p => {
-    try {
-      return readFileSync(`/proc/${p}/cmdline`, 'latin1').startsWith('Xtigervnc\0');
-    } catch {
-      return false;
-    }
-  });
-  if (!pid) throw new Error('no Xtigervnc in the session');
-  return pid;
-}
 
 function profiles(): string {
   const dir = tmp('desktops-profiles-');

@@ -17,6 +17,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app';
 import { ProfileStore } from '../src/profiles';
 import { SessionManager } from '../src/sessions/manager';
+import { findMarkedProcesses } from '../src/sessions/procs';
 
 export const BUILTIN_PROFILES = resolve(__dirname, '..', 'profiles');
 export const ICONS = resolve(__dirname, '..', '..', 'icons');
@@ -291,4 +292,33 @@ export async function spawnDaemon(
     'the daemon to answer'
   );
   return p;
+}
+
+/** PIDs of our processes that carry the session marker of `id`. */
+export async function sessionPids(id: string): Promise<number[]> {
+  return (await findMarkedProcesses()).filter(p => p.session === id).map(p => p.pid);
+}
+
+/** The Xtigervnc among a session's processes. */
+export function xvncOf(pids: number[]): number {
+  const pid = pids.find(p => {
+    try {
+      return readFileSync(`/proc/${p}/cmdline`, 'latin1').startsWith('Xtigervnc\0');
+    } catch {
+      return false;
+    }
+  });
+  if (!pid) throw new Error('no Xtigervnc in the session');
+  return pid;
+}
+
+/** The display number a test profile logged as `display=:N`. */
+export async function displayOf(socket: string, id: string): Promise<number> {
+  const m = await waitFor(
+    async () =>
+      /display=:(\d+)/.exec((await request(socket, 'GET', `/api/sessions/${id}/log`)).json.text),
+    10000,
+    'the session to log its display'
+  );
+  return Number(m[1]);
 }

@@ -5,15 +5,16 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, chmodSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findMarkedProcesses } from '../src/sessions/procs';
 import {
   connectAs,
+  displayOf,
   DAEMON_BUNDLE,
   ensureUser,
   listenersOf,
   request,
   requireProgram,
   runAs,
+  sessionPids,
   startDaemon,
   tmp,
   waitFor,
@@ -23,20 +24,6 @@ import {
 
 const OTHER = 'desktops-mallory';
 const DAEMON = DAEMON_BUNDLE;
-
-async function sessionPids(id: string): Promise<number[]> {
-  return (await findMarkedProcesses()).filter(p => p.session === id).map(p => p.pid);
-}
-
-async function displayOf(d: ITestDaemon, id: string): Promise<number> {
-  const m = await waitFor(
-    async () =>
-      /display=:(\d+)/.exec((await request(d.socket, 'GET', `/api/sessions/${id}/log`)).json.text),
-    10000,
-    'the session to log its display'
-  );
-  return Number(m[1]);
-}
 
 describe('another user on the same host', () => {
   let d: ITestDaemon;
@@ -52,7 +39,7 @@ describe('another user on the same host', () => {
     writeProfile(dir, 'test-min', 'echo "display=$DISPLAY"\nexec sleep 600');
     d = await startDaemon([dir]);
     session = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' })).json;
-    display = await displayOf(d, session.id);
+    display = await displayOf(d.socket, session.id);
   });
   afterAll(() => d?.close());
 

@@ -1,38 +1,24 @@
 // Integration: real Xtigervnc, real xstartup sessions, real sockets, real processes.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SessionManager } from '../src/sessions/manager';
-import { findMarkedProcesses } from '../src/sessions/procs';
 import { RfbTestClient } from './rfb-client';
 import {
+  displayOf,
   listenersOf,
   MINIMAL_SESSION,
   request,
   requireProgram,
+  sessionPids,
   startDaemon,
   tmp,
   waitFor,
   writeProfile,
+  xvncOf,
   type ITestDaemon
 } from './helpers';
-
-async function markedPids(session: string): Promise<number[]> {
-  return (await findMarkedProcesses()).filter(p => p.session === session).map(p => p.pid);
-}
-
-async function displayOf(d: ITestDaemon, id: string): Promise<number> {
-  const log = await waitFor(
-    async () => {
-      const r = await request(d.socket, 'GET', `/api/sessions/${id}/log`);
-      return /display=:(\d+)/.exec(r.json.text);
-    },
-    10000,
-    'the session to log its display'
-  );
-  return Number(log[1]);
-}
 
 describe('desktop sessions with real Xtigervnc', () => {
   let d: ITestDaemon;
@@ -91,11 +77,11 @@ describe('desktop sessions with real Xtigervnc', () => {
 
   it('replaces the previous desktop: none of its processes survive', async () => {
     const first = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' })).json;
-    expect((await markedPids(first.id)).length).toBeGreaterThan(0);
+    expect((await sessionPids(first.id)).length).toBeGreaterThan(0);
     const second = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-other' }))
       .json;
     expect(second.state).toBe('running');
-    expect(await markedPids(first.id)).toEqual([]);
+    expect(await sessionPids(first.id)).toEqual([]);
     const old = (await request(d.socket, 'GET', `/api/sessions/${first.id}`)).json;
     expect(old.state).toBe('exited');
     expect(old.exit).toEqual({
@@ -108,14 +94,14 @@ describe('desktop sessions with real Xtigervnc', () => {
 
   it('stopping removes its processes, sockets, cookie and X lock files', async () => {
     const s = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' })).json;
-    const display = await displayOf(d, s.id);
+    const display = await displayOf(d.socket, s.id);
     const dir = join(d.runtimeDir, s.id);
     expect(existsSync(`/tmp/.X11-unix/X${display}`)).toBe(true);
     expect(existsSync(join(dir, 'rfb.sock'))).toBe(true);
     const stopped = await request(d.socket, 'DELETE', `/api/sessions/${s.id}`);
     expect(stopped.status).toBe(200);
     expect(stopped.json).toMatchObject({ state: 'exited', exit: { code: 'stopped' } });
-    expect(await markedPids(s.id)).toEqual([]);
+    expect(await sessionPids(s.id)).toEqual([]);
     expect(existsSync(dir)).toBe(false);
     expect(existsSync(`/tmp/.X${display}-lock`)).toBe(false);
     expect(existsSync(`/tmp/.X11-unix/X${display}`)).toBe(false);
@@ -126,12 +112,8 @@ describe('desktop sessions with real Xtigervnc', () => {
 
   it('cleans up after Xtigervnc is killed with SIGKILL, and the next start works', async () => {
     const s = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' })).json;
-    const display = await displayOf(d, s.id);
-    const xvnc = (await markedPids(s.id)).find(pid =>
-      readFileSync(`/proc/${pid}/cmdline`, 'latin1').startsWith('Xtigervnc\0')
-    );
-    expect(xvnc).toBeDefined();
-    process.kill(xvnc!, 'SIGKILL');
+    const display = await displayOf(d.socket, s.id);
+    process.kill(xvncOf(await sessionPids(s.id)), 'SIGKILL');
     const after = await waitFor(
       async () => {
         const r = (await request(d.socket, 'GET', `/api/sessions/${s.id}`)).json;
@@ -141,7 +123,7 @@ describe('desktop sessions with real Xtigervnc', () => {
       'the session to be marked failed'
     );
     expect(after.exit.code).toBe('xserver-exited');
-    expect(await markedPids(s.id)).toEqual([]);
+    expect(await sessionPids(s.id)).toEqual([]);
     expect(existsSync(`/tmp/.X11-unix/X${display}`)).toBe(false);
     const next = await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' });
     expect(next.json.state).toBe('running');
@@ -158,7 +140,7 @@ describe('desktop sessions with real Xtigervnc', () => {
     expect((await request(d.socket, 'GET', `/api/sessions/${id}`)).json.state).toBe('failed');
     const log = await request(d.socket, 'GET', `/api/sessions/${id}/log`);
     expect(log.json.text).toMatch(/test-fails: cannot start/);
-    expect(await markedPids(id)).toEqual([]);
+    expect(await sessionPids(id)).toEqual([]);
     expect(d.sessions.live()).toEqual([]);
   });
 
@@ -166,7 +148,7 @@ describe('desktop sessions with real Xtigervnc', () => {
     const s = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-listens' })).json;
     const found = await waitFor(
       async () => {
-        const l = listenersOf(await markedPids(s.id));
+        const l = listenersOf(await sessionPids(s.id));
         return l.length ? l : undefined;
       },
       10000,
@@ -224,10 +206,10 @@ describe('desktop sessions with real Xtigervnc', () => {
       xvnc: 'Xtigervnc'
     });
     expect(await successor.cleanOrphans()).toBeGreaterThan(0);
-    expect(await markedPids(orphan.id)).toEqual([]);
+    expect(await sessionPids(orphan.id)).toEqual([]);
     expect(existsSync(join(root, `d${deadPid}`))).toBe(false);
     // The live daemon's desktop is untouched.
-    expect((await markedPids(live.id)).length).toBeGreaterThan(0);
+    expect((await sessionPids(live.id)).length).toBeGreaterThan(0);
     expect((await request(d.socket, 'GET', `/api/sessions/${live.id}`)).json.state).toBe('running');
   });
 
@@ -262,17 +244,17 @@ describe('a real XFCE session', () => {
     // Wait until the session has grown its usual process tree (panel, window manager, dbus).
     const pids = await waitFor(
       async () => {
-        const p = await markedPids(s.id);
+        const p = await sessionPids(s.id);
         return p.length >= 6 ? p : undefined;
       },
       20000,
       'the XFCE session processes'
     );
     await new Promise(r => setTimeout(r, 1500));
-    const all = await markedPids(s.id);
+    const all = await sessionPids(s.id);
     expect(all.length).toBeGreaterThanOrEqual(pids.length);
     expect(listenersOf(all)).toEqual([]);
     await request(d.socket, 'DELETE', `/api/sessions/${s.id}`);
-    expect(await markedPids(s.id)).toEqual([]);
+    expect(await sessionPids(s.id)).toEqual([]);
   });
 });
