@@ -64,6 +64,29 @@ describe('ten users at once', () => {
   let bundle = '';
   let profiles = '';
 
+  /** The bundled daemon run as `user`, on a socket in their home; resolves once it answers. */
+  async function userDaemon(user: string): Promise<{ proc: ChildProcess; socket: string }> {
+    const socket = join(ensureUser(user).home, 'desktops.sock');
+    const argv = [
+      process.execPath,
+      bundle,
+      '--socket',
+      socket,
+      '--quiet',
+      '--profiles-dir',
+      profiles
+    ];
+    const proc = asUser(user, argv);
+    await waitFor(
+      async () =>
+        existsSync(socket) &&
+        (await request(socket, 'GET', '/healthz').catch(() => undefined))?.status === 200,
+      30000,
+      `${user}'s daemon`
+    );
+    return { proc, socket };
+  }
+
   beforeAll(async () => {
     requireProgram('Xtigervnc', 'tigervnc-standalone-server');
     if (!existsSync(DAEMON_BUNDLE))
@@ -86,29 +109,8 @@ describe('ten users at once', () => {
     writeFileSync(lock, `${String(squatter.pid).padStart(10)}\n`, { mode: 0o444 });
     const { uid, gid } = ensureUser(SQUATTER);
     execFileSync('chown', [`${uid}:${gid}`, lock]);
-    for (const user of USERS) {
-      const { home } = ensureUser(user);
-      const socket = join(home, 'desktops.sock');
-      const proc = asUser(user, [
-        process.execPath,
-        bundle,
-        '--socket',
-        socket,
-        '--quiet',
-        '--profiles-dir',
-        profiles
-      ]);
-      daemons.push({ user, proc, socket });
-    }
-    for (const d of daemons) {
-      await waitFor(
-        async () =>
-          existsSync(d.socket) &&
-          (await request(d.socket, 'GET', '/healthz').catch(() => undefined))?.status === 200,
-        30000,
-        `${d.user}'s daemon`
-      );
-    }
+    const started = await Promise.all(USERS.map(user => userDaemon(user)));
+    started.forEach((d, i) => daemons.push({ user: USERS[i], ...d }));
   }, 120_000);
 
   afterAll(async () => {
@@ -157,30 +159,14 @@ describe('ten users at once', () => {
 
   it("a runtime directory squatted by another user does not stop a user's daemon", async () => {
     const user = 'desktops-u10';
-    const { uid, home } = ensureUser(user);
+    const { uid } = ensureUser(user);
     const squatted = `/tmp/jupyter-desktops-${uid}`;
     const m = ensureUser(SQUATTER);
     execFileSync('rm', ['-rf', squatted]);
     execFileSync('mkdir', ['-m', '777', squatted]);
     execFileSync('chown', [`${m.uid}:${m.gid}`, squatted]);
-    const socket = join(home, 'desktops.sock');
-    const proc = asUser(user, [
-      process.execPath,
-      bundle,
-      '--socket',
-      socket,
-      '--quiet',
-      '--profiles-dir',
-      profiles
-    ]);
+    const { proc, socket } = await userDaemon(user);
     try {
-      await waitFor(
-        async () =>
-          existsSync(socket) &&
-          (await request(socket, 'GET', '/healthz').catch(() => undefined))?.status === 200,
-        30000,
-        `${user}'s daemon`
-      );
       const r = await request(socket, 'POST', '/api/sessions', { profile: 'test-min' });
       expect(r.status).toBe(201);
       expect(readdirSync(squatted)).toEqual([]);

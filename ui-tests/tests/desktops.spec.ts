@@ -22,6 +22,14 @@ async function openLab(page: Page): Promise<void> {
     .waitFor({ timeout: 90_000 });
 }
 
+/** Opens Lab, clicks a tile and waits until its tab shows a desktop. */
+async function openDesktop(page: Page, title: string) {
+  await openLab(page);
+  await tile(page, title).click();
+  const tab = await desktopTab(page, title);
+  return { ...tab, stats: await waitForDesktop(page, tab.panel) };
+}
+
 function tile(page: Page, title: string) {
   return page.locator('.jp-LauncherCard', {
     has: page.locator('.jp-LauncherCard-label', { hasText: new RegExp(`^${title}$`) })
@@ -92,10 +100,8 @@ test.describe.serial('desktops in JupyterLab', () => {
     page,
     request
   }) => {
-    await openLab(page);
-    await tile(page, 'XFCE').click();
-    const xfce = await desktopTab(page, 'XFCE');
-    const stats = await waitForDesktop(page, xfce.panel);
+    const xfce = await openDesktop(page, 'XFCE');
+    const stats = xfce.stats;
     expect(stats.colours).toBeGreaterThanOrEqual(16);
 
     const running = (await daemon(request, 'GET', 'api/sessions')).sessions.filter(
@@ -161,10 +167,7 @@ test.describe.serial('desktops in JupyterLab', () => {
     page,
     request
   }) => {
-    await openLab(page);
-    await tile(page, 'XFCE').click();
-    const xfce = await desktopTab(page, 'XFCE');
-    await waitForDesktop(page, xfce.panel);
+    const xfce = await openDesktop(page, 'XFCE');
     const s = (await daemon(request, 'GET', 'api/sessions')).sessions.find(
       (x: any) => x.state === 'running'
     );
@@ -187,10 +190,7 @@ test.describe.serial('desktops in JupyterLab', () => {
   });
 
   test("the tab's Stop button ends the desktop", async ({ page, request }) => {
-    await openLab(page);
-    await tile(page, 'XFCE').click();
-    const xfce = await desktopTab(page, 'XFCE');
-    await waitForDesktop(page, xfce.panel);
+    const xfce = await openDesktop(page, 'XFCE');
     const s = (await daemon(request, 'GET', 'api/sessions')).sessions.find(
       (x: any) => x.state === 'running'
     );
