@@ -214,7 +214,13 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
 
   if (cfg.socket) {
     await unlinkStaleSocket(cfg.socket);
-    await app.listen({ path: cfg.socket });
+    // Born 0600: no moment in which the socket has wider modes than it keeps.
+    process.umask(0o177);
+    try {
+      await app.listen({ path: cfg.socket });
+    } finally {
+      process.umask(0o077);
+    }
     await chmod(cfg.socket, 0o600);
   } else if (cfg.tcp) {
     await app.listen({ host: cfg.tcp.host, port: cfg.tcp.port });
