@@ -1,22 +1,29 @@
 #!/bin/sh
-# Runs one application as the whole session: a small window manager for its windows, the
-# application in the foreground, and the session ends when the application does.
+# Runs one application as the whole session: a small window manager that maximizes its
+# windows, the application in the foreground, and the session ends when the application does
+# (with its exit status).
 # usage: app-session.sh PROGRAM [ARG...]   (PROGRAM is an absolute path resolved by the daemon)
 set -eu
+here=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd)
 if [ "$#" -lt 1 ] || [ ! -x "$1" ]; then
   echo "jupyter-desktops: no application to run (got '${1:-}')" >&2
   exit 2
 fi
 if command -v xset >/dev/null 2>&1; then
-  xset s off -dpms || true
+  xset s off -dpms 2>/dev/null || true
 fi
-for wm in xfwm4 marco openbox twm; do
-  if command -v "$wm" >/dev/null 2>&1; then
-    "$wm" >/dev/null 2>&1 &
-    break
-  fi
-done
-echo "jupyter-desktops: starting $1"
+if command -v openbox >/dev/null 2>&1; then
+  openbox --config-file "$here/openbox-app.xml" >/dev/null 2>&1 &
+else
+  # Windows are not maximized without openbox; any window manager beats none.
+  for wm in xfwm4 marco twm; do
+    if command -v "$wm" >/dev/null 2>&1; then
+      "$wm" >/dev/null 2>&1 &
+      break
+    fi
+  done
+fi
+echo "jupyter-desktops: starting $*"
 status=0
 "$@" || status=$?
 echo "jupyter-desktops: $1 exited with status $status"

@@ -23,6 +23,8 @@ export interface IResolvedProfile {
   env: Record<string, string>;
   /** Absolute path of the SVG icon, if any. */
   iconPath?: string;
+  /** Minimum OpenGL core version, and the glxinfo that checks it. */
+  gl?: { version: string; glxinfo: string };
 }
 
 export interface IProfileProblem {
@@ -154,6 +156,17 @@ export class ProfileStore {
       if (!found) reasons.push(missingReason(req));
       else if (req.env) env[req.env] = found;
     }
+    let gl: IResolvedProfile['gl'];
+    if (d.gl) {
+      const glxinfo = await findProgram('glxinfo', [], searchPath);
+      if (!glxinfo) {
+        reasons.push(
+          `glxinfo (Debian package mesa-utils) is needed to check the OpenGL ${d.gl} that ${d.title} needs`
+        );
+      } else {
+        gl = { version: d.gl, glxinfo };
+      }
+    }
     let iconPath: string | undefined;
     if (d.icon) {
       for (const dir of [e.dir, ...(this._opts.iconDirs ?? [])]) {
@@ -180,6 +193,6 @@ export class ProfileStore {
     };
     if (iconPath) profile.icon = `api/profiles/${d.id}/icon`;
     if (reasons.length) profile.unavailableReason = reasons.join('; ');
-    return { profile, xstartup, env, iconPath };
+    return { profile, xstartup, env, iconPath, gl };
   }
 }

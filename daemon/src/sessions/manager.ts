@@ -14,6 +14,7 @@ import type { Readable } from 'node:stream';
 import { GEOMETRY, type ExitReason, type Session } from '@jupyterlab-desktops/protocol';
 import type { IResolvedProfile, ProfileStore } from '../profiles.js';
 import { isAlive, MARKER_VAR, RUNTIME_VAR, signalGroup, sleep, sweepMarked } from './procs.js';
+import { checkGl, meetsGl } from './gl.js';
 import { readDisplay, writeXauthority, xvncArgs } from './xvnc.js';
 
 export interface ISessionManagerOptions {
@@ -384,14 +385,29 @@ export class SessionManager extends EventEmitter {
         died
       ]);
 
+      const display = { DISPLAY: `:${r.display}`, XAUTHORITY: authFile };
+      // Applications that need OpenGL learn before they start whether they can have it.
+      const glEnv: Record<string, string> = {};
+      if (resolved.gl) {
+        const info = await checkGl(resolved.gl.glxinfo, { ...env, ...display });
+        if (!meetsGl(resolved.gl.version, info)) {
+          throw new Error(
+            `it needs OpenGL ${resolved.gl.version} or newer, and this desktop offers ` +
+              `${info.core.join('.')} (${info.renderer})`
+          );
+        }
+        glEnv.DESKTOPS_GL_RENDERER = info.renderer;
+        glEnv.DESKTOPS_GL_VERSION = info.core.join('.');
+        if (info.software) glEnv.DESKTOPS_GL_SOFTWARE = '1';
+      }
       const xstartup = spawn(resolved.xstartup, [], {
         detached: true,
         cwd: env.HOME,
         env: {
           ...env,
           ...resolved.env,
-          DISPLAY: `:${r.display}`,
-          XAUTHORITY: authFile,
+          ...display,
+          ...glEnv,
           JUPYTER_DESKTOPS_PROFILE: resolved.profile.id
         },
         stdio: ['ignore', logFd, logFd]
@@ -409,14 +425,10 @@ export class SessionManager extends EventEmitter {
       xstartup.once('exit', (code, signal) => {
         const ok = code === 0;
         const how = signal ?? `status ${code}`;
-        this._onExit(
-          r,
-          'xstartup-exited',
-          ok
-            ? `The ${s.title} session ended`
-            : `The ${s.title} session ended with an error (${how})`,
-          !ok
-        );
+        // An app-only session is the application: its end is the app exiting.
+        const what =
+          resolved.profile.kind === 'app' ? `${s.title} exited` : `The ${s.title} session ended`;
+        this._onExit(r, 'xstartup-exited', ok ? what : `${what} with an error (${how})`, !ok);
       });
       await Promise.race([waitForRfb(rfbSocket, this._o.startTimeoutMs), died, startupDied]);
       await Promise.race([sleep(this._o.settleMs), died, startupDied]);

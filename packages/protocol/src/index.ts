@@ -56,6 +56,11 @@ export const ProfileFile = Type.Object(
     fileTypes: Type.Optional(
       Type.Array(Type.String({ pattern: '^\\.[A-Za-z0-9_.-]{1,32}$' }), { maxItems: 64 })
     ),
+    /**
+     * Minimum OpenGL core profile version the application needs ("3.3"). Checked on the new
+     * desktop with glxinfo before the xstartup runs; the tab says so when it is not met.
+     */
+    gl: Type.Optional(Type.String({ pattern: '^[1-9]\\.[0-9]$' })),
     /** Launcher order within the category. */
     rank: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000 })),
     /** Set false to hide a built-in profile. */
