@@ -1,4 +1,26 @@
 #!/bin/sh
-# MATLAB desktop as an app-only session. DESKTOPS_APP is the matlab program the daemon found.
+# The MATLAB desktop as an app-only session. DESKTOPS_APP is the matlab program the daemon
+# found. Without a GPU, MATLAB is told to use software OpenGL. Licence failures in its output
+# become the sentence the tab shows.
 set -eu
-exec "$(dirname -- "$0")/app-session.sh" "$DESKTOPS_APP" -desktop
+here=$(dirname -- "$0")
+set -- "$DESKTOPS_APP" -desktop
+if [ "${DESKTOPS_GL_SOFTWARE:-}" = 1 ]; then
+  set -- "$@" -softwareopengl
+fi
+status_file=$(mktemp)
+{
+  status=0
+  "$here/app-session.sh" "$@" 2>&1 || status=$?
+  echo "$status" >"$status_file"
+} | while IFS= read -r line; do
+  printf '%s\n' "$line"
+  case $line in
+    *"License checkout failed"* | *"License Manager Error"* | *"icense"*"xpired"* | *"No license"*)
+      printf 'jupyter-desktops: error: MATLAB could not get a licence: %s\n' "$line"
+      ;;
+  esac
+done
+status=$(cat "$status_file")
+rm -f "$status_file"
+exit "${status:-1}"

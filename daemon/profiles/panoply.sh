@@ -1,4 +1,32 @@
 #!/bin/sh
-# NASA Panoply as an app-only session. DESKTOPS_APP is Panoply's launcher the daemon found.
+# NASA Panoply as an app-only session. DESKTOPS_APP is Panoply's launcher (panoply.sh) the daemon
+# found. Panoply 5 needs Java 11 or newer: check before starting, and say so if not.
 set -eu
-exec "$(dirname -- "$0")/app-session.sh" "$DESKTOPS_APP"
+here=$(dirname -- "$0")
+java=$(command -v java || true)
+if [ -z "$java" ]; then
+  echo "jupyter-desktops: error: Panoply needs a Java 11+ runtime and none is on PATH"
+  exit 3
+fi
+version=$("$java" -version 2>&1 | sed -n 's/.*version "\([0-9][0-9._]*\).*/\1/p' | head -n 1)
+major=${version%%.*}
+if [ "$major" = 1 ]; then
+  # "1.8.0_392" is Java 8.
+  rest=${version#1.}
+  major=${rest%%.*}
+fi
+case "$major" in
+  '' | *[!0-9]*)
+    echo "jupyter-desktops: error: Panoply needs Java 11 or newer; could not read the version of $java"
+    exit 3
+    ;;
+esac
+if [ "$major" -lt 11 ]; then
+  echo "jupyter-desktops: error: Panoply needs Java 11 or newer; $java is Java $major"
+  exit 3
+fi
+set -- "$DESKTOPS_APP"
+if [ -n "${DESKTOPS_OPEN:-}" ]; then
+  set -- "$@" "$DESKTOPS_OPEN"
+fi
+exec "$here/app-session.sh" "$@"

@@ -48,7 +48,7 @@ describe('ProfileStore with the built-in profiles', () => {
     expect(byId.mate.available).toBe(true);
     expect(byId.vapor.available).toBe(false);
     expect(byId.vapor.unavailableReason).toBe(
-      'VAPOR is not installed: vapor not found at /opt/vapor/bin/vapor, /usr/local/vapor/bin/vapor, /usr/local/bin/vapor or on PATH'
+      'VAPOR is not installed: vapor not found at /opt/vapor/bin/vapor, /opt/vapor/vapor.AppImage, /usr/local/vapor/bin/vapor, /usr/local/bin/vapor or on PATH'
     );
     expect(byId.panoply.unavailableReason).toMatch(/^Panoply is not installed: panoply not found/);
     expect(byId.panoply.unavailableReason).toMatch(

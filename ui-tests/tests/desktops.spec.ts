@@ -64,7 +64,7 @@ test.describe.serial('desktops in JupyterLab', () => {
     }
     await expect(tile(page, 'NCAR VAPOR')).toHaveAttribute(
       'title',
-      'Unavailable: VAPOR is not installed: vapor not found at /opt/vapor/bin/vapor, /usr/local/vapor/bin/vapor, /usr/local/bin/vapor or on PATH'
+      'Unavailable: VAPOR is not installed: vapor not found at /opt/vapor/bin/vapor, /opt/vapor/vapor.AppImage, /usr/local/vapor/bin/vapor, /usr/local/bin/vapor or on PATH'
     );
     await expect(tile(page, 'NASA Panoply')).toHaveAttribute(
       'title',

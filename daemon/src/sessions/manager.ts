@@ -338,7 +338,8 @@ export class SessionManager extends EventEmitter {
       this.emit('change', { ...session });
       return { ...session };
     } catch (err) {
-      const message = `${p.title} did not start: ${describeFsError(err, dir)}`;
+      const said = await reportedError(join(dir, 'log'));
+      const message = `${p.title} did not start: ${said ?? describeFsError(err, dir)}`;
       await this._teardown(record, { code: 'start-failed', message }, 'failed');
       throw new SessionError('start-failed', message, { ...record.session });
     }
@@ -464,7 +465,12 @@ export class SessionManager extends EventEmitter {
     failed: boolean
   ): void {
     if (r.ending || r.session.state !== 'running') return;
-    void this._serial(() => this._teardown(r, { code, message }, failed ? 'failed' : 'exited'));
+    void this._serial(async () => {
+      // A failing xstartup may have said why in a sentence of its own: show that.
+      const said = failed ? await reportedError(join(r.dir, 'log')) : undefined;
+      const text = said ? `${message}: ${said}` : message;
+      await this._teardown(r, { code, message: text }, failed ? 'failed' : 'exited');
+    });
   }
 
   /** Ends every process of the session and removes its runtime dir. Idempotent. */
@@ -625,4 +631,15 @@ function describeFsError(err: unknown, where: string): string {
     default:
       return e.message;
   }
+}
+
+/** The prefix of a line by which an xstartup reports, in a sentence, why it failed. */
+export const ERROR_LINE = 'jupyter-desktops: error: ';
+
+/** The last sentence an xstartup reported with ERROR_LINE, if any. */
+async function reportedError(log: string): Promise<string | undefined> {
+  const { text } = await readTail(log, LOG_TAIL_BYTES);
+  const lines = text.split('\n').filter(l => l.startsWith(ERROR_LINE));
+  const last = lines.at(-1)?.slice(ERROR_LINE.length).trim();
+  return last ? last.slice(0, 500) : undefined;
 }

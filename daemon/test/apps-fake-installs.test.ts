@@ -1,0 +1,132 @@
+// VAPOR, Panoply and MATLAB cannot be installed here. These tests run the real built-in
+// xstartups against FAKE installs (test stand-ins that print their argv and environment, in
+// directories named FAKE, never in a user-facing path) to check detection, the exact argv and
+// environment each application would get, and how their failures reach the user.
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  BUILTIN_PROFILES,
+  request,
+  requireProgram,
+  startDaemon,
+  waitFor,
+  type ITestDaemon
+} from './helpers';
+
+/** A FAKE program: prints who it is, its argv and the environment the xstartup gave it. */
+function fake(dir: string, name: string, body = 'exec sleep 600'): string {
+  const file = join(dir, name);
+  writeFileSync(
+    file,
+    '#!/bin/sh\n' +
+      `echo "FAKE ${name} (test stand-in) argv: $*"\n` +
+      'env | grep -E "^(APPIMAGE_EXTRACT_AND_RUN|LIBGL_ALWAYS_SOFTWARE|GALLIUM_DRIVER|DESKTOPS_GL_[A-Z]+)=" | sort\n' +
+      `${body}\n`
+  );
+  chmodSync(file, 0o755);
+  return file;
+}
+
+/** An admin override of a built-in profile, pointing its program at `command`. */
+function override(dir: string, id: string, command: string): void {
+  const builtin = JSON.parse(readFileSync(join(BUILTIN_PROFILES, `${id}.json`), 'utf8'));
+  builtin.xstartup = join(BUILTIN_PROFILES, builtin.xstartup);
+  builtin.requires[0] = { ...builtin.requires[0], command, paths: [] };
+  writeFileSync(join(dir, `${id}.json`), JSON.stringify(builtin));
+}
+
+async function endedOrLog(d: ITestDaemon, id: string, pattern: RegExp): Promise<string> {
+  return waitFor(
+    async () => {
+      const t = (await request(d.socket, 'GET', `/api/sessions/${id}/log`)).json.text as string;
+      return pattern.test(t) ? t : undefined;
+    },
+    15000,
+    `the log to match ${pattern}`
+  );
+}
+
+describe('VAPOR, Panoply and MATLAB with FAKE installs', () => {
+  let d: ITestDaemon;
+  const fakes = mkdtempSync(join(tmpdir(), 'desktops-FAKE-apps-'));
+  const admin = mkdtempSync(join(tmpdir(), 'desktops-FAKE-profiles-'));
+  const savedPath = process.env.PATH;
+
+  beforeAll(async () => {
+    requireProgram('Xtigervnc', 'tigervnc-standalone-server');
+    requireProgram('glxinfo', 'mesa-utils');
+    requireProgram('java', 'default-jre-headless');
+    override(admin, 'vapor', fake(fakes, 'VAPOR3-FAKE-x86_64.AppImage'));
+    override(admin, 'panoply', fake(fakes, 'panoply.sh'));
+    override(
+      admin,
+      'matlab',
+      fake(
+        fakes,
+        'matlab',
+        'echo "License checkout failed."\necho "License Manager Error -9"\nexit 1'
+      )
+    );
+    d = await startDaemon([admin]);
+  });
+  afterEach(async () => {
+    process.env.PATH = savedPath;
+    for (const s of d.sessions.live()) await d.sessions.stop(s.id);
+  });
+  afterAll(() => d?.close());
+
+  it('VAPOR: an AppImage without usable FUSE is extracted and run, on software OpenGL', async () => {
+    const r = await request(d.socket, 'POST', '/api/sessions', { profile: 'vapor' });
+    expect(r.status).toBe(201);
+    const log = await endedOrLog(d, r.json.id, /FAKE VAPOR3-FAKE-x86_64\.AppImage/);
+    // /dev/fuse exists here but no fusermount: not usable.
+    expect(log).toContain('running the VAPOR AppImage by extracting it');
+    expect(log).toMatch(/^APPIMAGE_EXTRACT_AND_RUN=1$/m);
+    expect(log).toMatch(/^LIBGL_ALWAYS_SOFTWARE=1$/m);
+    expect(log).toMatch(/^GALLIUM_DRIVER=llvmpipe$/m);
+    expect(log).toMatch(/^DESKTOPS_GL_RENDERER=llvmpipe/m);
+    expect(log).toMatch(/FAKE VAPOR3-FAKE-x86_64\.AppImage \(test stand-in\) argv: $/m);
+  });
+
+  it('Panoply: starts with a Java 11+ runtime', async () => {
+    const r = await request(d.socket, 'POST', '/api/sessions', { profile: 'panoply' });
+    expect(r.status).toBe(201);
+    await endedOrLog(d, r.json.id, /FAKE panoply\.sh \(test stand-in\) argv: $/m);
+  });
+
+  it('Panoply: a Java older than 11 is refused with a sentence', async () => {
+    const oldJava = mkdtempSync(join(tmpdir(), 'desktops-FAKE-java8-'));
+    writeFileSync(join(oldJava, 'java'), '#!/bin/sh\necho \'openjdk version "1.8.0_392"\' >&2\n');
+    chmodSync(join(oldJava, 'java'), 0o755);
+    process.env.PATH = `${oldJava}:${savedPath}`;
+    const r = await request(d.socket, 'POST', '/api/sessions', { profile: 'panoply' });
+    expect(r.status).toBe(500);
+    expect(r.json.error.message).toBe(
+      `NASA Panoply did not start: Panoply needs Java 11 or newer; ${join(oldJava, 'java')} is Java 8`
+    );
+  });
+
+  it('MATLAB: runs the desktop with software OpenGL, and a licence failure is what the tab says', async () => {
+    const r = await request(d.socket, 'POST', '/api/sessions', { profile: 'matlab' });
+    let message: string;
+    if (r.status === 500) {
+      message = r.json.error.message;
+    } else {
+      message = await waitFor(
+        async () => {
+          const s = (await request(d.socket, 'GET', `/api/sessions/${r.json.id}`)).json;
+          return s.state === 'failed' ? s.exit.message : undefined;
+        },
+        15000,
+        'MATLAB to fail'
+      );
+    }
+    // The last sentence the xstartup reported is the most specific one.
+    expect(message).toMatch(/MATLAB could not get a licence: License Manager Error -9$/);
+    const id = r.status === 500 ? r.json.error.session.id : r.json.id;
+    const log = (await request(d.socket, 'GET', `/api/sessions/${id}/log`)).json.text;
+    expect(log).toMatch(/FAKE matlab \(test stand-in\) argv: -desktop -softwareopengl$/m);
+  });
+});
