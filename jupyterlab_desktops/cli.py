@@ -1,5 +1,6 @@
 """`jupyter-desktops`: small admin helpers.
 
+  jupyter-desktops doctor    check Node, Xtigervnc, every profile and a desktop's OpenGL
   jupyter-desktops spec      print the jupyter-server-proxy spec as JSON
   jupyter-desktops profiles  list the profile directories searched
 """
@@ -7,9 +8,10 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 
-from . import profile_dirs, setup_desktops
+from . import daemon_command, profile_dirs, setup_desktops
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,6 +19,12 @@ def main(argv: list[str] | None = None) -> int:
     if args == ["spec"]:
         print(json.dumps(setup_desktops(), indent=2))
         return 0
+    if args == ["doctor"]:
+        # The daemon as jupyter-server-proxy would start it, asked for a report instead.
+        cmd = daemon_command("{unix_socket}")
+        i = cmd.index("--socket")
+        cmd[i : i + 2] = ["--doctor"]
+        return subprocess.run(cmd).returncode
     if args == ["profiles"]:
         print("\n".join(profile_dirs()))
         return 0

@@ -168,3 +168,14 @@ def test_daemon_exits_zero_on_sigterm(daemon):
     _, proc = daemon
     proc.terminate()
     assert proc.wait(timeout=20) == 0
+
+
+def test_doctor_reports_profiles_and_the_opengl_of_a_real_desktop():
+    exe = Path(sys.prefix) / "bin" / "jupyter-desktops"
+    r = subprocess.run([str(exe), "doctor"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = r.stdout
+    assert "Xtigervnc: /usr/bin/Xtigervnc" in out
+    assert "ok  xfce (XFCE)" in out
+    assert "off vapor (NCAR VAPOR): VAPOR is not installed: vapor not found at" in out
+    assert "OpenGL on a desktop: 4.5 core, llvmpipe" in out

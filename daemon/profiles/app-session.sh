@@ -14,6 +14,15 @@ if command -v xset >/dev/null 2>&1; then
 fi
 if command -v openbox >/dev/null 2>&1; then
   openbox --config-file "$here/openbox-app.xml" >/dev/null 2>&1 &
+  # Wait (up to 5 s) until openbox manages the screen: a window mapped before that would not
+  # get the maximize rule.
+  if command -v xprop >/dev/null 2>&1; then
+    i=0
+    while [ "$i" -lt 50 ] && ! xprop -root _NET_SUPPORTING_WM_CHECK 2>/dev/null | grep -q 'window id'; do
+      sleep 0.1
+      i=$((i + 1))
+    done
+  fi
 else
   # Windows are not maximized without openbox; any window manager beats none.
   for wm in xfwm4 marco twm; do

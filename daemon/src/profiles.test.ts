@@ -14,7 +14,7 @@ function fakePath(...names: string[]): string {
   return dir;
 }
 
-const BASE_PROGRAMS = ['Xtigervnc', 'dbus-launch', 'xfce4-session', 'mate-session'];
+const BASE_PROGRAMS = ['Xtigervnc', 'dbus-launch', 'xfce4-session', 'mate-session', 'glxinfo'];
 
 describe('ProfileStore with the built-in profiles', () => {
   it('lists the five tiles in launcher order', async () => {

@@ -8,10 +8,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildApp } from './app.js';
+import { doctor } from './doctor.js';
 import { ProfileStore } from './profiles.js';
 import { SessionManager } from './sessions/manager.js';
 
-const USAGE = `usage: jupyter-desktops-daemon (--socket PATH | --tcp 127.0.0.1:PORT) [options]
+const USAGE = `usage: jupyter-desktops-daemon (--socket PATH | --tcp 127.0.0.1:PORT | --doctor) [options]
+  --doctor              check Node, Xtigervnc, profiles and OpenGL, print a report, exit
   --socket PATH         listen on this unix socket (created 0600)
   --tcp HOST:PORT       development only: loopback TCP; requires JUPYTER_DESKTOPS_TOKEN
   --profiles-dir DIR    extra profile directory, later ones override (repeatable)
@@ -40,6 +42,7 @@ export interface IDaemonConfig {
   xvnc: string;
   quiet: boolean;
   idleTimeoutMs: number;
+  doctor: boolean;
 }
 
 /**
@@ -65,6 +68,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): IDaemonConf
         'idle-timeout': { type: 'string' },
         xvnc: { type: 'string' },
         quiet: { type: 'boolean' },
+        doctor: { type: 'boolean' },
         help: { type: 'boolean' }
       },
       strict: true
@@ -73,8 +77,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): IDaemonConf
     throw new UsageError(`${(err as Error).message}\n${USAGE}`);
   }
   if (values.help) throw new UsageError(USAGE);
-  if (!values.socket === !values.tcp)
-    throw new UsageError(`give exactly one of --socket or --tcp\n${USAGE}`);
+  if ([values.socket, values.tcp, values.doctor].filter(Boolean).length !== 1) {
+    throw new UsageError(`give exactly one of --socket, --tcp or --doctor\n${USAGE}`);
+  }
   let tcp: IDaemonConfig['tcp'];
   let token: string | undefined;
   if (values.tcp) {
@@ -118,6 +123,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): IDaemonConf
     maxHeight: Number(geo[2]),
     xvnc: values.xvnc ?? 'Xtigervnc',
     quiet: !!values.quiet,
+    doctor: !!values.doctor,
     idleTimeoutMs: idle * 60_000
   };
 }
@@ -156,6 +162,16 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     process.exit(2);
   }
   delete process.env.JUPYTER_DESKTOPS_TOKEN;
+  if (cfg.doctor) {
+    const profiles = new ProfileStore({
+      dirs: cfg.profileDirs,
+      iconDirs: cfg.iconDirs,
+      xvnc: cfg.xvnc
+    });
+    const report = await doctor({ profiles, xvnc: cfg.xvnc, runtimeDir: cfg.runtimeDir });
+    process.stdout.write(report.lines.join('\n') + '\n');
+    process.exit(report.ok ? 0 : 1);
+  }
   try {
     await ensurePrivateDir(cfg.runtimeDir);
   } catch (err) {

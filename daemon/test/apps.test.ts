@@ -111,14 +111,19 @@ describe('app-only sessions', () => {
       /display=:(\d+)/.exec(await waitFor(() => log(d, s.id), 10000, 'the log'))![1]
     );
     // ncview's main window (class Ncview, named after the file), maximized by openbox.
+    let seen: { w: number; h: number }[] = [];
     const main = await waitFor(
       () => {
-        const w = windows(d, s.id, display, /"Ncview"\)/);
-        return w.find(x => x.w === 1024 && x.h === 768);
+        seen = windows(d, s.id, display, /"Ncview"\)/);
+        return seen.find(x => x.w === 1024 && x.h === 768);
       },
-      20000,
+      30000,
       'a maximized ncview window'
-    );
+    ).catch(async err => {
+      throw new Error(
+        `${err.message}; ncview windows: ${JSON.stringify(seen)}; log: ${(await log(d, s.id)).slice(-1500)}`
+      );
+    });
     expect(main).toEqual({ w: 1024, h: 768 });
     expect(await log(d, s.id)).toContain(`starting /usr/bin/ncview ${join(dir, 'temperature.nc')}`);
     // The app ends: so does the desktop, saying which app exited.

@@ -1,0 +1,96 @@
+// `--doctor`: what an admin needs to know before users click: Node, Xtigervnc, the runtime
+// directory, every profile's availability, and the OpenGL a desktop offers (checked on a
+// short-lived Xtigervnc, exactly as a session would get it).
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { findProgram, type ProfileStore } from './profiles.js';
+import { checkGl, type IGlInfo } from './sessions/gl.js';
+import { readDisplay, writeXauthority, xvncArgs } from './sessions/xvnc.js';
+
+export interface IDoctorReport {
+  lines: string[];
+  ok: boolean;
+}
+
+/** Starts a throw-away desktop and reads its OpenGL with glxinfo. */
+export async function probeGl(xvnc: string, glxinfo: string): Promise<IGlInfo> {
+  const dir = await mkdtemp(join(tmpdir(), 'jupyter-desktops-doctor-'));
+  const authFile = join(dir, 'Xauthority');
+  await writeXauthority(authFile);
+  const args = xvncArgs({
+    rfbSocket: join(dir, 'rfb.sock'),
+    authFile,
+    width: 640,
+    height: 480,
+    desktopName: 'doctor',
+    displayFd: 3
+  });
+  const x = spawn(xvnc, args, { stdio: ['ignore', 'ignore', 'ignore', 'pipe'], detached: true });
+  try {
+    const display = await readDisplay(x.stdio[3] as Readable, 15000);
+    return await checkGl(glxinfo, {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      DISPLAY: `:${display}`,
+      XAUTHORITY: authFile
+    });
+  } finally {
+    if (x.pid) process.kill(-x.pid, 'SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export async function doctor(o: {
+  profiles: ProfileStore;
+  xvnc: string;
+  runtimeDir: string;
+}): Promise<IDoctorReport> {
+  const lines: string[] = [];
+  let ok = true;
+  const major = Number(process.versions.node.split('.')[0]);
+  lines.push(
+    `Node.js ${process.version}: ${major >= 18 ? 'ok' : 'too old, 18 or newer is needed'}`
+  );
+  if (major < 18) ok = false;
+
+  const xvnc = await findProgram(o.xvnc);
+  lines.push(
+    xvnc
+      ? `Xtigervnc: ${xvnc}`
+      : `Xtigervnc: missing (${o.xvnc}; Debian: tigervnc-standalone-server)`
+  );
+  if (!xvnc) ok = false;
+  lines.push(`Runtime directory: ${o.runtimeDir}`);
+
+  const { problems } = await o.profiles.load();
+  const list = await o.profiles.list();
+  lines.push('Profiles:');
+  for (const { profile: p } of list) {
+    lines.push(
+      `  ${p.available ? 'ok ' : 'off'} ${p.id} (${p.title})${p.available ? '' : `: ${p.unavailableReason}`}`
+    );
+  }
+  for (const p of problems) lines.push(`  bad ${p.file}: ${p.message}`);
+  if (!list.some(r => r.profile.available)) ok = false;
+
+  const glxinfo = await findProgram('glxinfo');
+  if (!xvnc || !glxinfo) {
+    lines.push(
+      `OpenGL: not checked (${!glxinfo ? 'glxinfo is missing; Debian: mesa-utils' : 'no Xtigervnc'})`
+    );
+  } else {
+    try {
+      const gl = await probeGl(xvnc, glxinfo);
+      lines.push(
+        `OpenGL on a desktop: ${gl.core.join('.')} core, ${gl.renderer}` +
+          (gl.software ? ' (software rendering: fine for light use, slow for big 3D scenes)' : '')
+      );
+    } catch (err) {
+      lines.push(`OpenGL: ${(err as Error).message}`);
+      ok = false;
+    }
+  }
+  return { lines, ok };
+}
