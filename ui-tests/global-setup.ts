@@ -38,6 +38,17 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     '#!/bin/sh\necho "<img src=x onerror=window.__xss=1>" >&2\nexit 1\n',
     { mode: 0o755 }
   );
+  // A test-only profile whose (FAKE) program appears only during a test.
+  writeFileSync(
+    join(profiles, 'test-late.json'),
+    JSON.stringify({
+      id: 'test-late',
+      title: 'Late',
+      category: 'Tests',
+      xstartup: 'test-fails.sh',
+      requires: [{ command: join(state, 'FAKE-late-app'), name: 'The late FAKE app' }]
+    })
+  );
   const proc = spawn(
     python,
     [

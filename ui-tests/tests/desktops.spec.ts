@@ -1,7 +1,8 @@
 // The whole path, as a user takes it: launcher tiles, a live XFCE desktop in a tab, MATE
 // replacing it, and stopping from the command palette.
 import { expect, test, type Page } from '@playwright/test';
-import { readFileSync } from 'node:fs';
+import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   daemon,
   desktopTab,
@@ -199,6 +200,31 @@ test.describe.serial('desktops in JupyterLab', () => {
     expect((await daemon(request, 'GET', `api/sessions/${s.id}`)).state).toBe('exited');
     expect(sessionPids(s.id)).toEqual([]);
   });
+});
+
+test('a tile becomes available when its program is installed, without a reload', async ({
+  page
+}) => {
+  await openLab(page);
+  const late = () =>
+    page.locator('.jp-Launcher:visible .jp-LauncherCard', {
+      has: page.locator('.jp-LauncherCard-label', { hasText: /^Late$/ })
+    });
+  await expect(late().locator('.jp-Desktops-unavailable')).toHaveCount(1);
+  await expect(late()).toHaveAttribute('title', /The late FAKE app is not installed/);
+  const program = join(stack().state, 'FAKE-late-app');
+  writeFileSync(program, '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+  try {
+    await page
+      .locator('#jp-main-dock-panel .lm-TabBar-addButton:not(.lm-mod-hidden)')
+      .first()
+      .click();
+    await expect(late().locator('.jp-Desktops-icon')).toHaveCount(1);
+    await expect(late().locator('.jp-Desktops-unavailable')).toHaveCount(0);
+    await expect(late()).toHaveAttribute('title', 'Late');
+  } finally {
+    unlinkSync(program);
+  }
 });
 
 test('a start that fails says why in the tab and shows the session log, as text', async ({

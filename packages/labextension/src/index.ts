@@ -3,6 +3,7 @@
 import type { Profile } from '@jupyterlab-desktops/protocol';
 import {
   ILayoutRestorer,
+  type ILabShell,
   type JupyterFrontEnd,
   type JupyterFrontEndPlugin
 } from '@jupyterlab/application';
@@ -132,20 +133,42 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
     palette?.addItem({ command: CommandIDs.stop, category });
 
-    void api
-      .profiles()
-      .then(list => {
-        for (const p of list) {
-          profiles.set(p.id, p);
+    /**
+     * Reads the profiles again: new ones get tiles, and tiles whose availability changed are
+     * redrawn, so an application installed meanwhile shows up without restarting anything.
+     */
+    const refresh = async (): Promise<boolean> => {
+      let changed = false;
+      for (const p of await api.profiles()) {
+        const old = profiles.get(p.id);
+        profiles.set(p.id, p);
+        if (!old) {
           const args = { profile: p.id };
           launcher?.add({ command: CommandIDs.open, args, category: p.category, rank: p.rank });
           palette?.addItem({ command: CommandIDs.open, args, category });
+        } else if (
+          old.available !== p.available ||
+          old.unavailableReason !== p.unavailableReason ||
+          old.title !== p.title
+        ) {
+          changed = true;
         }
-      })
-      .catch(err => {
-        // No tiles without the daemon; the console says why for admins.
-        console.warn(`jupyterlab-desktops: no desktop profiles: ${(err as Error).message}`);
-      });
+      }
+      if (changed) app.commands.notifyCommandChanged(CommandIDs.open);
+      return changed;
+    };
+    refresh().catch(err => {
+      // No tiles without the daemon; the console says why for admins.
+      console.warn(`jupyterlab-desktops: no desktop profiles: ${(err as Error).message}`);
+    });
+    (app.shell as ILabShell).currentChanged?.connect((_, change) => {
+      const w = change.newValue;
+      const content = w instanceof MainAreaWidget ? w.content : w;
+      if (!content?.hasClass('jp-Launcher')) return;
+      void refresh()
+        .then(changed => changed && content.update())
+        .catch(() => undefined);
+    });
   }
 };
 
@@ -166,17 +189,22 @@ namespace Private {
    * picture and never runs as a document. Unavailable tiles get a class the style greys out.
    */
   export function iconOf(api: DesktopsAPI, p: Profile | undefined): LabIcon | undefined {
-    if (!p?.icon) return undefined;
+    if (!p) return undefined;
     const key = `${p.id}:${p.available}`;
     let icon = icons.get(key);
     if (!icon) {
-      const href = escapeXml(api.url(p.icon));
+      // A profile without an icon of its own gets a plain monitor.
+      const picture = p.icon
+        ? `<image href="${escapeXml(api.url(p.icon))}" width="64" height="64"/>`
+        : '<rect x="6" y="10" width="52" height="36" rx="3" fill="#616161"/>' +
+          '<rect x="10" y="14" width="44" height="28" fill="#e0e0e0"/>' +
+          '<rect x="24" y="48" width="16" height="6" fill="#616161"/>';
       const cls = p.available ? 'jp-Desktops-icon' : 'jp-Desktops-icon jp-Desktops-unavailable';
       icon = new LabIcon({
         name: `jupyterlab-desktops:${p.id}-${p.available ? 'on' : 'off'}`,
         svgstr:
           `<svg xmlns="http://www.w3.org/2000/svg" class="${cls}" viewBox="0 0 64 64">` +
-          `<image href="${href}" width="64" height="64"/></svg>`
+          `${picture}</svg>`
       });
       icons.set(key, icon);
     }
