@@ -19,10 +19,8 @@ export interface IBridgeOptions {
 
 /** Close codes the widget can tell apart (the proxy may replace them; see DESIGN.md). */
 export const CLOSE = {
-  normal: 1000,
   going: 1001,
   protocol: 1002,
-  tooBig: 1009,
   ended: 4000,
   unreachable: 4001
 } as const;

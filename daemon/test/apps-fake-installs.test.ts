@@ -12,6 +12,7 @@ import {
   requireProgram,
   startDaemon,
   waitFor,
+  waitForState,
   type ITestDaemon
 } from './helpers';
 
@@ -114,14 +115,7 @@ describe('VAPOR, Panoply and MATLAB with FAKE installs', () => {
     if (r.status === 500) {
       message = r.json.error.message;
     } else {
-      message = await waitFor(
-        async () => {
-          const s = (await request(d.socket, 'GET', `/api/sessions/${r.json.id}`)).json;
-          return s.state === 'failed' ? s.exit.message : undefined;
-        },
-        15000,
-        'MATLAB to fail'
-      );
+      message = (await waitForState(d.socket, r.json.id, ['failed'])).exit.message;
     }
     // The last sentence the xstartup reported is the most specific one.
     expect(message).toMatch(/MATLAB could not get a licence: License Manager Error -9$/);

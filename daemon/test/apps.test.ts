@@ -12,6 +12,7 @@ import {
   startDaemon,
   tmp,
   waitFor,
+  waitForState,
   writeProfile,
   type ITestDaemon
 } from './helpers';
@@ -131,28 +132,14 @@ describe('app-only sessions', () => {
       pid => readFileSync(`/proc/${pid}/comm`, 'latin1').trim() === 'ncview'
     );
     process.kill(ncview!, 'SIGTERM');
-    const ended = await waitFor(
-      async () => {
-        const r = (await request(d.socket, 'GET', `/api/sessions/${s.id}`)).json;
-        return r.state === 'exited' || r.state === 'failed' ? r : undefined;
-      },
-      10000,
-      'the session to end'
-    );
+    const ended = await waitForState(d.socket, s.id, ['exited', 'failed']);
     expect(ended.exit.message).toBe('Ncview exited with an error (status 143)');
     expect(await sessionPids(s.id)).toEqual([]);
   });
 
   it('an app that exits cleanly ends the session as "<app> exited"', async () => {
     const s = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-quick' })).json;
-    const ended = await waitFor(
-      async () => {
-        const r = (await request(d.socket, 'GET', `/api/sessions/${s.id}`)).json;
-        return r.state === 'exited' ? r : undefined;
-      },
-      10000,
-      'the app to exit'
-    );
+    const ended = await waitForState(d.socket, s.id, ['exited']);
     expect(ended.exit).toEqual({ code: 'xstartup-exited', message: 'Quick exited' });
   });
 

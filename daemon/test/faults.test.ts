@@ -21,7 +21,7 @@ import {
   spawnDaemon,
   startDaemon,
   tmp,
-  waitFor,
+  waitForState,
   writeProfile,
   xvncOf,
   type ITestDaemon
@@ -60,14 +60,7 @@ describe('faults inside a session', () => {
     );
     process.kill(xvncOf(await sessionPids(s.id)), 'SIGKILL');
     expect(await closed).toEqual({ code: 4000, reason: 'desktop closed the connection' });
-    const failed = await waitFor(
-      async () => {
-        const r = (await request(d.socket, 'GET', `/api/sessions/${s.id}`)).json;
-        return r.state === 'failed' ? r : undefined;
-      },
-      10000,
-      'the session to fail'
-    );
+    const failed = await waitForState(d.socket, s.id, ['failed']);
     expect(failed.exit).toEqual({
       code: 'xserver-exited',
       message: 'The X server exited (SIGKILL)'

@@ -322,3 +322,20 @@ export async function displayOf(socket: string, id: string): Promise<number> {
   );
   return Number(m[1]);
 }
+
+/** Polls a session until its state is one of `states`; returns it. */
+export function waitForState(
+  socket: string,
+  id: string,
+  states: string[],
+  timeoutMs = 15000
+): Promise<any> {
+  return waitFor(
+    async () => {
+      const r = (await request(socket, 'GET', `/api/sessions/${id}`)).json;
+      return states.includes(r.state) ? r : undefined;
+    },
+    timeoutMs,
+    `session ${id} to become ${states.join(' or ')}`
+  );
+}

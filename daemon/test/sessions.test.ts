@@ -15,6 +15,7 @@ import {
   startDaemon,
   tmp,
   waitFor,
+  waitForState,
   writeProfile,
   xvncOf,
   type ITestDaemon
@@ -120,14 +121,7 @@ describe('desktop sessions with real Xtigervnc', () => {
     const s = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' })).json;
     const display = await displayOf(d.socket, s.id);
     process.kill(xvncOf(await sessionPids(s.id)), 'SIGKILL');
-    const after = await waitFor(
-      async () => {
-        const r = (await request(d.socket, 'GET', `/api/sessions/${s.id}`)).json;
-        return r.state === 'failed' ? r : undefined;
-      },
-      10000,
-      'the session to be marked failed'
-    );
+    const after = await waitForState(d.socket, s.id, ['failed']);
     expect(after.exit.code).toBe('xserver-exited');
     expect(await sessionPids(s.id)).toEqual([]);
     expect(existsSync(`/tmp/.X11-unix/X${display}`)).toBe(false);

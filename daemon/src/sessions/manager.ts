@@ -65,10 +65,8 @@ interface IRecord {
   display?: number;
   xvnc?: ChildProcess;
   xstartup?: ChildProcess;
-  /** Resolves once both processes are gone and the runtime dir is removed. */
+  /** Set when a teardown begins; resolves once every process and the runtime dir are gone. */
   ended?: Promise<void>;
-  /** Set when a stop was asked for (or a teardown began), with the reason to record. */
-  ending?: ExitReason;
   /** When the last input arrived (ms since the epoch); start time until then. */
   lastInput: number;
   /** The log's last lines, kept once the runtime dir is gone. */
@@ -147,7 +145,7 @@ export class SessionManager extends EventEmitter {
     const limit = this._o.idleTimeoutMs;
     if (!limit) return [];
     const idle = [...this._records.values()].filter(
-      r => r.session.state === 'running' && !r.ending && now - r.lastInput >= limit
+      r => r.session.state === 'running' && !r.ended && now - r.lastInput >= limit
     );
     await Promise.all(
       idle.map(r =>
@@ -464,7 +462,7 @@ export class SessionManager extends EventEmitter {
     message: string,
     failed: boolean
   ): void {
-    if (r.ending || r.session.state !== 'running') return;
+    if (r.ended || r.session.state !== 'running') return;
     void this._serial(async () => {
       // A failing xstartup may have said why in a sentence of its own: show that.
       const said = failed ? await reportedError(join(r.dir, 'log')) : undefined;
@@ -476,7 +474,6 @@ export class SessionManager extends EventEmitter {
   /** Ends every process of the session and removes its runtime dir. Idempotent. */
   private _teardown(r: IRecord, reason: ExitReason, final: 'exited' | 'failed'): Promise<void> {
     if (r.ended) return r.ended;
-    r.ending = reason;
     // The reason is known now: a client asking while we stop already learns why.
     r.session.state = 'stopping';
     r.session.exit = reason;
