@@ -55,10 +55,26 @@ def site_settings() -> dict:
     return merged
 
 
+def jupyter_root() -> str:
+    """The running Jupyter server's root directory ("Open in" files must lie inside it).
+
+    jupyter-server-proxy calls our entry point inside the server, after the server is
+    configured; anywhere else (the `spec` command, scripts) it is the current directory.
+    """
+    try:
+        from jupyter_server.serverapp import ServerApp
+
+        if ServerApp.initialized():
+            return str(Path(ServerApp.instance().root_dir).expanduser().resolve())
+    except ImportError:
+        pass
+    return os.getcwd()
+
+
 def daemon_command(socket: str) -> list[str]:
     """The daemon's argv for a unix socket path. Nothing secret goes into it."""
     node = os.environ.get("JUPYTER_DESKTOPS_NODE") or shutil.which("node") or "node"
-    cmd = [node, str(DAEMON), "--socket", socket]
+    cmd = [node, str(DAEMON), "--socket", socket, "--root-dir", jupyter_root()]
     for d in profile_dirs():
         cmd += ["--profiles-dir", d]
     for key, value in site_settings().items():

@@ -175,11 +175,12 @@ def main() -> int:
             lab += ["--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0"]
             children.append(subprocess.Popen(lab, env=env, stdout=jlog, stderr=subprocess.STDOUT, cwd=root_dir))
         else:
-            # -I: the installed package's spec, never the source tree's.
+            # -I: the installed package's spec, never the source tree's. Outside a Jupyter
+            # server the spec takes the current directory as the Jupyter root ("Open in").
             daemon_env = {k: v for k, v in env.items() if k != "JUPYTER_TOKEN"}
             spec = json.loads(subprocess.check_output(
                 [python, "-I", "-c", "import json, jupyterlab_desktops as j; print(json.dumps(j.setup_desktops()))"],
-                env=daemon_env))
+                env=daemon_env, cwd=root_dir))
             cmd = [a.replace("{unix_socket}", str(state / "desktops.sock")) for a in spec["command"]]
             dlog = open(state / "daemon.log", "w")
             children.append(subprocess.Popen(cmd, env=daemon_env, stdout=dlog, stderr=subprocess.STDOUT, cwd=state))

@@ -85,6 +85,24 @@ def test_daemon_refuses_a_bad_setting_value_with_a_sentence(monkeypatch, tmp_pat
     assert "--max-sessions must be an integer from 1 to 16" in r.stderr
 
 
+def test_spec_gives_the_daemon_the_running_servers_root_dir(tmp_path, monkeypatch):
+    """Inside Jupyter (where jupyter-server-proxy calls the entry point), "Open in" files are
+    checked against the server's root_dir, which need not be the current directory."""
+    from jupyter_server.serverapp import ServerApp
+
+    root = tmp_path / "notebooks"
+    root.mkdir()
+    monkeypatch.chdir(tmp_path)
+    cmd = setup_desktops()["command"]
+    assert cmd[cmd.index("--root-dir") + 1] == str(tmp_path)  # no server: the cwd
+    ServerApp.instance(root_dir=str(root))
+    try:
+        cmd = setup_desktops()["command"]
+        assert cmd[cmd.index("--root-dir") + 1] == str(root.resolve())
+    finally:
+        ServerApp.clear_instance()
+
+
 def test_spec_carries_no_secret(monkeypatch):
     monkeypatch.setenv("JUPYTER_TOKEN", "secret-token-value")
     monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "hub-token-value")

@@ -124,7 +124,7 @@ describe('the HTTP API (app.inject)', () => {
     expect(d.sessions.list()).toEqual([]);
   });
 
-  it('refuses "open" until opening files is built, rather than ignoring it', async () => {
+  it('refuses "open" for a profile that declares no file types, starting nothing', async () => {
     const r = await d.app.inject({
       method: 'POST',
       url: '/api/sessions',
@@ -132,7 +132,10 @@ describe('the HTTP API (app.inject)', () => {
       payload: { profile: 'test-min', open: 'data.nc' }
     });
     expect(r.statusCode).toBe(400);
-    expect(r.json().error.message).toBe('Opening a file in a desktop is not supported yet');
+    expect(r.json().error).toEqual({
+      code: 'bad-request',
+      message: 'Test test-min does not open files'
+    });
     expect(d.sessions.list()).toEqual([]);
   });
 

@@ -173,11 +173,7 @@ export async function buildApp(o: IAppOptions): Promise<FastifyInstance> {
     { schema: { body: StartSessionBody, response: { 201: Session, ...errors } } },
     async (req, reply) => {
       const { profile, width, height, open, replace } = req.body;
-      if (open !== undefined) {
-        // Part of the contract, not built yet: refuse rather than start without the file.
-        throw new SessionError('bad-request', 'Opening a file in a desktop is not supported yet');
-      }
-      const s = await sessions.start(profile, { width, height }, { replace });
+      const s = await sessions.start(profile, { width, height }, { replace, open });
       return reply.code(201).send(s);
     }
   );

@@ -65,7 +65,10 @@ describe('ProfileStore with the built-in profiles', () => {
     chmodSync(join(path, 'vapor'), 0o755);
     const vapor = await store.get('vapor');
     expect(vapor?.profile.available).toBe(true);
-    expect(vapor?.env).toEqual({ DESKTOPS_APP: join(path, 'vapor') });
+    expect(vapor?.env).toEqual({
+      DESKTOPS_APP: join(path, 'vapor'),
+      DESKTOPS_APP_SESSION: join(BUILTIN_PROFILES, 'app-session.sh')
+    });
   });
 
   it('disables every tile when Xtigervnc is missing', async () => {

@@ -19,7 +19,10 @@ export interface IResolvedProfile {
   profile: Profile;
   /** Absolute path of the xstartup script. */
   xstartup: string;
-  /** Environment for the xstartup: each requirement's `env` name -> resolved absolute path. */
+  /**
+   * Environment for the xstartup: each requirement's `env` name -> resolved absolute path, and
+   * DESKTOPS_APP_SESSION, the built-in helper that runs one application as the session.
+   */
   env: Record<string, string>;
   /** Absolute path of the SVG icon, if any. */
   iconPath?: string;
@@ -38,7 +41,10 @@ interface IEntry {
 }
 
 export interface IProfileStoreOptions {
-  /** Directories searched in order; a later file with the same id wins. */
+  /**
+   * Directories searched in order; a later file with the same id wins. The first holds the
+   * built-in profiles and their helper scripts.
+   */
   dirs: string[];
   /** Where icons named by profiles are looked for after the profile's own directory. */
   iconDirs?: string[];
@@ -141,7 +147,9 @@ export class ProfileStore {
   private async _resolve(e: IEntry): Promise<IResolvedProfile> {
     const d = e.data;
     const reasons: string[] = [];
-    const env: Record<string, string> = {};
+    const env: Record<string, string> = {
+      DESKTOPS_APP_SESSION: resolve(this._opts.dirs[0] ?? '.', 'app-session.sh')
+    };
     const searchPath = this._opts.path ?? process.env.PATH ?? '';
 
     if (!(await findProgram(this._opts.xvnc, [], searchPath))) {

@@ -19,6 +19,8 @@ const USAGE = `usage: jupyter-desktops-daemon (--socket PATH | --tcp 127.0.0.1:P
   --profiles-dir DIR    extra profile directory, later ones override (repeatable)
   --runtime-dir DIR     private directory for session sockets and logs (each daemon
                         uses DIR/d<pid>; default $XDG_RUNTIME_DIR/jupyter-desktops)
+  --root-dir DIR        the user's Jupyter root: "Open in" files must lie inside it
+                        (default: the current directory)
   --max-sessions N      desktops a user may run at once (default 1)
   --max-geometry WxH    largest desktop a client may ask for (default 7680x4320)
   --idle-timeout MIN    stop a desktop after MIN minutes without input (default 0: never)
@@ -36,6 +38,8 @@ export interface IDaemonConfig {
   runtimeDir: string;
   /** Whether the runtime dir was chosen (flag or XDG_RUNTIME_DIR) rather than defaulted. */
   runtimeDirGiven: boolean;
+  /** The user's Jupyter root ("Open in" files must lie inside it). */
+  rootDir: string;
   maxSessions: number;
   maxWidth: number;
   maxHeight: number;
@@ -63,6 +67,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): IDaemonConf
         tcp: { type: 'string' },
         'profiles-dir': { type: 'string', multiple: true },
         'runtime-dir': { type: 'string' },
+        'root-dir': { type: 'string' },
         'max-sessions': { type: 'string' },
         'max-geometry': { type: 'string' },
         'idle-timeout': { type: 'string' },
@@ -118,6 +123,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): IDaemonConf
           : join(tmpdir(), `jupyter-desktops-${uid}`))
     ),
     runtimeDirGiven: !!(values['runtime-dir'] ?? env.XDG_RUNTIME_DIR),
+    rootDir: resolve(values['root-dir'] ?? process.cwd()),
     maxSessions,
     maxWidth: Number(geo[1]),
     maxHeight: Number(geo[2]),
@@ -201,7 +207,8 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     maxSessions: cfg.maxSessions,
     maxWidth: cfg.maxWidth,
     maxHeight: cfg.maxHeight,
-    idleTimeoutMs: cfg.idleTimeoutMs
+    idleTimeoutMs: cfg.idleTimeoutMs,
+    rootDir: cfg.rootDir
   });
   const app = await buildApp({
     profiles,

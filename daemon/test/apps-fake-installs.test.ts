@@ -23,7 +23,7 @@ function fake(dir: string, name: string, body = 'exec sleep 600'): string {
     file,
     '#!/bin/sh\n' +
       `echo "FAKE ${name} (test stand-in) argv: $*"\n` +
-      'env | grep -E "^(APPIMAGE_EXTRACT_AND_RUN|LIBGL_ALWAYS_SOFTWARE|GALLIUM_DRIVER|DESKTOPS_GL_[A-Z]+)=" | sort\n' +
+      'env | grep -E "^(APPIMAGE_EXTRACT_AND_RUN|LIBGL_ALWAYS_SOFTWARE|GALLIUM_DRIVER|DESKTOPS_GL_[A-Z]+|DESKTOPS_OPEN)=" | sort\n' +
       `${body}\n`
   );
   chmodSync(file, 0o755);
@@ -53,6 +53,8 @@ describe('VAPOR, Panoply and MATLAB with FAKE installs', () => {
   let d: ITestDaemon;
   const fakes = mkdtempSync(join(tmpdir(), 'desktops-FAKE-apps-'));
   const admin = mkdtempSync(join(tmpdir(), 'desktops-FAKE-profiles-'));
+  // The user's Jupyter root, with data files for "Open in".
+  const root = mkdtempSync(join(tmpdir(), 'desktops-FAKE-root-'));
   const savedPath = process.env.PATH;
 
   beforeAll(async () => {
@@ -70,7 +72,8 @@ describe('VAPOR, Panoply and MATLAB with FAKE installs', () => {
         'echo "License checkout failed."\necho "License Manager Error -9"\nexit 1'
       )
     );
-    d = await startDaemon([admin]);
+    for (const f of ['wind.nc', 'analysis.m']) writeFileSync(join(root, f), 'data');
+    d = await startDaemon([admin], { rootDir: root });
   });
   afterEach(async () => {
     process.env.PATH = savedPath;
@@ -95,6 +98,31 @@ describe('VAPOR, Panoply and MATLAB with FAKE installs', () => {
     const r = await request(d.socket, 'POST', '/api/sessions', { profile: 'panoply' });
     expect(r.status).toBe(201);
     await endedOrLog(d, r.json.id, /FAKE panoply\.sh \(test stand-in\) argv: $/m);
+  });
+
+  it('"Open in": VAPOR and Panoply get the file as their one argument', async () => {
+    for (const [profile, fakeName] of [
+      ['vapor', 'VAPOR3-FAKE-x86_64.AppImage'],
+      ['panoply', 'panoply.sh']
+    ]) {
+      const r = await request(d.socket, 'POST', '/api/sessions', { profile, open: 'wind.nc' });
+      expect(r.status, JSON.stringify(r.json)).toBe(201);
+      const log = await endedOrLog(d, r.json.id, /DESKTOPS_OPEN=/);
+      expect(log).toContain(`FAKE ${fakeName} (test stand-in) argv: ${join(root, 'wind.nc')}\n`);
+    }
+  });
+
+  it('"Open in MATLAB" runs fixed code that reads the path from the environment', async () => {
+    const r = await request(d.socket, 'POST', '/api/sessions', {
+      profile: 'matlab',
+      open: 'analysis.m'
+    });
+    const id = r.status === 500 ? r.json.error.session.id : r.json.id;
+    const log = await endedOrLog(d, id, /DESKTOPS_OPEN=/);
+    expect(log).toContain(
+      "FAKE matlab (test stand-in) argv: -desktop -softwareopengl -r open(getenv('DESKTOPS_OPEN'))\n"
+    );
+    expect(log).toMatch(new RegExp(`^DESKTOPS_OPEN=${join(root, 'analysis.m')}$`, 'm'));
   });
 
   it('Panoply: a Java older than 11 is refused with a sentence', async () => {

@@ -1,8 +1,9 @@
-// App-only sessions with real applications that run here: ncview on a NetCDF file made with
-// ncgen, glxgears on Mesa's software OpenGL, and the session's end when the app exits.
+// App-only sessions with real applications that run here: ncview (the example profile in
+// docs/examples) opening a NetCDF file made with ncgen through "Open in", glxgears on Mesa's
+// software OpenGL, and the session's end when the app exits.
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   BUILTIN_PROFILES,
@@ -18,6 +19,9 @@ import {
 } from './helpers';
 
 const APP_SESSION = join(BUILTIN_PROFILES, 'app-session.sh');
+const EXAMPLES = resolve(__dirname, '..', '..', 'docs', 'examples');
+/** A file name a shell would act on, were it ever given one. */
+const NASTY = `run 1 $(touch PWNED) ;'"\`id\`.nc`;
 
 const CDL = `netcdf temperature {
 dimensions:
@@ -63,6 +67,7 @@ function windows(
 describe('app-only sessions', () => {
   let d: ITestDaemon;
   let dir: string;
+  let root: string;
 
   beforeAll(async () => {
     for (const [p, pkg] of [
@@ -77,14 +82,19 @@ describe('app-only sessions', () => {
       requireProgram(p, pkg);
     }
     dir = tmp();
-    execFileSync('ncgen', ['-o', join(dir, 'temperature.nc')], { input: CDL });
+    // The user's Jupyter root, and a NetCDF file outside it.
+    root = join(dir, 'root');
+    mkdirSync(join(root, 'data'), { recursive: true });
+    execFileSync('ncgen', ['-o', join(root, 'data', 'temperature.nc')], { input: CDL });
+    execFileSync('ncgen', ['-o', join(root, 'data', NASTY)], { input: CDL });
+    execFileSync('ncgen', ['-o', join(dir, 'outside.nc')], { input: CDL });
+    symlinkSync(join(dir, 'outside.nc'), join(root, 'data', 'escape.nc'));
     const app = (id: string, title: string, argv: string, extra: Record<string, unknown> = {}) =>
       writeProfile(dir, id, `echo "display=$DISPLAY"\nexec "${APP_SESSION}" ${argv}`, {
         title,
         kind: 'app',
         ...extra
       });
-    app('test-ncview', 'Ncview', `/usr/bin/ncview "${join(dir, 'temperature.nc')}"`);
     app('test-quick', 'Quick', `/bin/sh -c 'sleep 1; exit 0'`);
     app('test-glxgears', 'Gears', '/usr/bin/glxgears', { gl: '3.3' });
     writeProfile(dir, 'test-gl-future', 'exec sleep 600', {
@@ -92,24 +102,48 @@ describe('app-only sessions', () => {
       kind: 'app',
       gl: '9.9'
     });
-    d = await startDaemon([dir]);
+    d = await startDaemon([EXAMPLES, dir], { rootDir: root });
   });
   afterEach(async () => {
     for (const s of d.sessions.live()) await d.sessions.stop(s.id);
   });
   afterAll(() => d?.close());
 
-  it('runs ncview on a NetCDF file, maximized, and the session ends with the app', async () => {
+  /** The argv of the session's process named `comm`. */
+  async function argvOf(id: string, comm: string): Promise<string[]> {
+    const pid = await waitFor(
+      async () =>
+        (await sessionPids(id)).find(
+          p => readFileSync(`/proc/${p}/comm`, 'latin1').trim() === comm
+        ),
+      10000,
+      `a ${comm} process`
+    );
+    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0').slice(0, -1);
+  }
+
+  it('"Open in Ncview" runs ncview on the file, maximized, and the session ends with the app', async () => {
     const s = (
       await request(d.socket, 'POST', '/api/sessions', {
-        profile: 'test-ncview',
+        profile: 'ncview',
         width: 1024,
-        height: 768
+        height: 768,
+        open: 'data/temperature.nc'
       })
     ).json;
     expect(s.state).toBe('running');
+    expect(s.open).toBe('data/temperature.nc');
+    expect(await argvOf(s.id, 'ncview')).toEqual([
+      '/usr/bin/ncview',
+      join(root, 'data', 'temperature.nc')
+    ]);
+    const ncviewPid = (await sessionPids(s.id)).find(
+      p => readFileSync(`/proc/${p}/comm`, 'latin1').trim() === 'ncview'
+    );
     const display = Number(
-      /display=:(\d+)/.exec(await waitFor(() => log(d, s.id), 10000, 'the log'))![1]
+      /^DISPLAY=:(\d+)$/m.exec(
+        readFileSync(`/proc/${ncviewPid}/environ`, 'latin1').replaceAll('\0', '\n')
+      )?.[1]
     );
     // ncview's main window (class Ncview, named after the file), maximized by openbox.
     let seen: { w: number; h: number }[] = [];
@@ -126,15 +160,76 @@ describe('app-only sessions', () => {
       );
     });
     expect(main).toEqual({ w: 1024, h: 768 });
-    expect(await log(d, s.id)).toContain(`starting /usr/bin/ncview ${join(dir, 'temperature.nc')}`);
     // The app ends: so does the desktop, saying which app exited.
-    const ncview = (await sessionPids(s.id)).find(
-      pid => readFileSync(`/proc/${pid}/comm`, 'latin1').trim() === 'ncview'
-    );
-    process.kill(ncview!, 'SIGTERM');
+    process.kill(ncviewPid!, 'SIGTERM');
     const ended = await waitForState(d.socket, s.id, ['exited', 'failed']);
     expect(ended.exit.message).toBe('Ncview exited with an error (status 143)');
     expect(await sessionPids(s.id)).toEqual([]);
+  });
+
+  it('a file name full of shell syntax reaches the app as one argument, never run', async () => {
+    const s = (
+      await request(d.socket, 'POST', '/api/sessions', { profile: 'ncview', open: `data/${NASTY}` })
+    ).json;
+    expect(s.state).toBe('running');
+    expect(await argvOf(s.id, 'ncview')).toEqual(['/usr/bin/ncview', join(root, 'data', NASTY)]);
+    for (const where of [root, join(root, 'data'), process.env.HOME ?? '/root', process.cwd()]) {
+      expect(existsSync(join(where, 'PWNED')), `${where}/PWNED`).toBe(false);
+    }
+  });
+
+  it('refuses a file outside the root, of another type, or missing, and changes nothing', async () => {
+    const running = (
+      await request(d.socket, 'POST', '/api/sessions', {
+        profile: 'ncview',
+        open: 'data/temperature.nc'
+      })
+    ).json;
+    const before = (await sessionPids(running.id)).sort();
+    writeFileSync(join(root, 'notes.txt'), 'not netCDF');
+    for (const [body, status, message] of [
+      [
+        { profile: 'ncview', open: '../outside.nc' },
+        400,
+        '"../outside.nc" lies outside your Jupyter root'
+      ],
+      [
+        { profile: 'ncview', open: 'data/escape.nc' },
+        400,
+        '"data/escape.nc" lies outside your Jupyter root'
+      ],
+      // An absolute path is read as the contents API reads it: relative to the root.
+      [
+        { profile: 'ncview', open: join(dir, 'outside.nc') },
+        404,
+        `There is no file "${join(dir, 'outside.nc').slice(1)}" in your Jupyter root`
+      ],
+      [
+        { profile: 'ncview', open: 'notes.txt' },
+        400,
+        'Ncview opens .nc, .nc4, .cdf files, not .txt ("notes.txt")'
+      ],
+      [
+        { profile: 'ncview', open: 'data/gone.nc' },
+        404,
+        'There is no file "data/gone.nc" in your Jupyter root'
+      ],
+      [{ profile: 'xfce', open: 'data/temperature.nc' }, 400, 'XFCE does not open files']
+    ] as const) {
+      const r = await request(d.socket, 'POST', '/api/sessions', body);
+      expect([r.status, r.json.error?.message], JSON.stringify(body)).toEqual([status, message]);
+    }
+    // The running desktop was not replaced, and nothing else was started.
+    expect(d.sessions.live().map(x => x.id)).toEqual([running.id]);
+    expect((await sessionPids(running.id)).sort()).toEqual(before);
+  });
+
+  it('the example Ncview tile without a file says what to do instead', async () => {
+    const r = await request(d.socket, 'POST', '/api/sessions', { profile: 'ncview' });
+    expect(r.status).toBe(500);
+    expect(r.json.error.message).toBe(
+      'Ncview did not start: Ncview needs a file: right-click a .nc file in the file browser and choose Open in Ncview'
+    );
   });
 
   it('an app that exits cleanly ends the session as "<app> exited"', async () => {

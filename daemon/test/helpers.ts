@@ -70,7 +70,14 @@ export interface ITestDaemon {
 /** The real app on a real unix socket, with built-in profiles plus `profileDirs`. */
 export async function startDaemon(
   profileDirs: string[],
-  opts: { maxSessions?: number; token?: string; daemonPid?: number; idleTimeoutMs?: number } = {}
+  opts: {
+    maxSessions?: number;
+    token?: string;
+    daemonPid?: number;
+    idleTimeoutMs?: number;
+    /** The Jupyter root "Open in" files must lie inside. */
+    rootDir?: string;
+  } = {}
 ): Promise<ITestDaemon> {
   const root = tmp('desktops-daemon-');
   chmodSync(root, 0o700);
@@ -89,7 +96,8 @@ export async function startDaemon(
     maxSessions: opts.maxSessions ?? 1,
     maxWidth: 1920,
     maxHeight: 1080,
-    idleTimeoutMs: opts.idleTimeoutMs
+    idleTimeoutMs: opts.idleTimeoutMs,
+    rootDir: opts.rootDir
   });
   const app = await buildApp({ profiles, sessions, token: opts.token });
   await app.listen({ path: socket });

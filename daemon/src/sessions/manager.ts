@@ -15,6 +15,7 @@ import { GEOMETRY, type ExitReason, type Session } from '@jupyterlab-desktops/pr
 import type { IResolvedProfile, ProfileStore } from '../profiles.js';
 import { isAlive, MARKER_VAR, RUNTIME_VAR, signalGroup, sleep, sweepMarked } from './procs.js';
 import { checkGl, meetsGl } from './gl.js';
+import { OpenError, resolveOpen, type IOpenFile } from './open.js';
 import { readDisplay, writeXauthority, xvncArgs } from './xvnc.js';
 
 export interface ISessionManagerOptions {
@@ -45,6 +46,8 @@ export interface ISessionManagerOptions {
   keepEnded?: number;
   /** Variables copied from the daemon's environment into the desktop's, when set. */
   passEnv?: string[];
+  /** The user's Jupyter root: files given to applications ("Open in") must lie inside it. */
+  rootDir?: string;
 }
 
 /** A failure with a precise error code for the HTTP layer. */
@@ -71,6 +74,8 @@ interface IRecord {
   lastInput: number;
   /** The log's last lines, kept once the runtime dir is gone. */
   logTail?: { text: string; truncated: boolean };
+  /** The absolute path of the file the application opens, if any. */
+  open?: string;
 }
 
 /** Environment variables that are safe and useful inside a desktop. */
@@ -96,7 +101,11 @@ export class SessionManager extends EventEmitter {
       keepEnded: 20,
       idleTimeoutMs: 0,
       passEnv: DEFAULT_PASS_ENV,
-      ...opts
+      rootDir: process.cwd(),
+      // An option given as undefined keeps its default.
+      ...(Object.fromEntries(
+        Object.entries(opts).filter(([, v]) => v !== undefined)
+      ) as ISessionManagerOptions)
     };
     if (this._o.idleTimeoutMs > 0) {
       const every = Math.max(250, Math.min(30_000, this._o.idleTimeoutMs / 4));
@@ -205,9 +214,9 @@ export class SessionManager extends EventEmitter {
   start(
     profileId: string,
     geometry: { width?: number; height?: number } = {},
-    opts: { replace?: boolean } = {}
+    opts: { replace?: boolean; open?: string } = {}
   ): Promise<Session> {
-    return this._serial(() => this._start(profileId, geometry, opts.replace ?? true));
+    return this._serial(() => this._start(profileId, geometry, opts.replace ?? true, opts.open));
   }
 
   /** Stops a session; resolves when nothing of it is left. */
@@ -253,7 +262,8 @@ export class SessionManager extends EventEmitter {
   private async _start(
     profileId: string,
     geometry: { width?: number; height?: number },
-    replace: boolean
+    replace: boolean,
+    open: string | undefined
   ): Promise<Session> {
     const resolved = await this._o.profiles.get(profileId);
     if (!resolved) throw new SessionError('not-found', `No desktop profile named ${profileId}`);
@@ -263,6 +273,16 @@ export class SessionManager extends EventEmitter {
         'profile-unavailable',
         p.unavailableReason ?? `${p.title} is unavailable`
       );
+    }
+    // Checked before anything is replaced: a refused file changes nothing.
+    let file: IOpenFile | undefined;
+    if (open !== undefined) {
+      try {
+        file = await resolveOpen(p, this._o.rootDir, open);
+      } catch (err) {
+        if (err instanceof OpenError) throw new SessionError(err.code, err.message);
+        throw err;
+      }
     }
     const width = this._clamp(
       geometry.width,
@@ -285,7 +305,8 @@ export class SessionManager extends EventEmitter {
       state: 'starting',
       width,
       height,
-      startedAt: new Date().toISOString()
+      startedAt: new Date().toISOString(),
+      ...(file ? { open: file.path } : {})
     };
 
     // Make room first: the limit counts live sessions, oldest replaced first.
@@ -325,7 +346,7 @@ export class SessionManager extends EventEmitter {
         `${p.title} did not start: ${describeFsError(err, dir)}`
       );
     }
-    const record: IRecord = { session, dir, lastInput: Date.now() };
+    const record: IRecord = { session, dir, lastInput: Date.now(), open: file?.absolute };
     this._records.set(id, record);
     this._forgetOld();
     this.emit('change', { ...session });
@@ -407,6 +428,8 @@ export class SessionManager extends EventEmitter {
           ...resolved.env,
           ...display,
           ...glEnv,
+          // The file to open, for the xstartup to pass to its application as one argument.
+          ...(r.open ? { DESKTOPS_OPEN: r.open } : {}),
           JUPYTER_DESKTOPS_PROFILE: resolved.profile.id
         },
         stdio: ['ignore', logFd, logFd]

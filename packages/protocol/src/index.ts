@@ -119,6 +119,8 @@ export const Session = Type.Object({
   width: Type.Integer(),
   height: Type.Integer(),
   startedAt: Type.String({ format: 'date-time' }),
+  /** The file the application was given ("Open in"), relative to the Jupyter root. */
+  open: Type.Optional(Type.String()),
   endedAt: Type.Optional(Type.String({ format: 'date-time' })),
   exit: Type.Optional(ExitReason)
 });
@@ -136,7 +138,11 @@ export const StartSessionBody = Type.Object(
      * At the session limit: true (default) stops the oldest desktop first; false answers 429.
      */
     replace: Type.Optional(Type.Boolean()),
-    /** Reserved for "Open in": a file for the profile's application. */
+    /**
+     * "Open in": a file for the profile's application, as the Jupyter contents API names it
+     * (relative to the user's Jupyter root). It must lie inside that root and have one of the
+     * profile's `fileTypes`.
+     */
     open: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 }))
   },
   { additionalProperties: false }

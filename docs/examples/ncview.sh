@@ -1,0 +1,10 @@
+#!/bin/sh
+# Ncview as an app-only tile. Ncview needs a file to show: the tile is meant for the file
+# browser's "Open in Ncview", which gives the file in DESKTOPS_OPEN. It reaches ncview as one
+# argument, never through a shell.
+set -eu
+if [ -z "${DESKTOPS_OPEN:-}" ]; then
+  echo "jupyter-desktops: error: Ncview needs a file: right-click a .nc file in the file browser and choose Open in Ncview"
+  exit 3
+fi
+exec "$DESKTOPS_APP_SESSION" "$DESKTOPS_APP" "$DESKTOPS_OPEN"
