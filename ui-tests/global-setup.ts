@@ -1,7 +1,14 @@
 // Starts scripts/serve.py (JupyterLab + the installed wheel, isolated config) on a free port
 // and stops it after the run. Tests read the URL and token from the state dir.
-import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  writeFileSync
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -49,6 +56,34 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
       requires: [{ command: join(state, 'FAKE-late-app'), name: 'The late FAKE app' }]
     })
   );
+  // The example Ncview profile from the docs, for "Open in Ncview".
+  for (const f of ['ncview.json', 'ncview.sh']) {
+    copyFileSync(join(ROOT, 'docs', 'examples', f), join(profiles, f));
+  }
+  execFileSync('chmod', ['755', join(profiles, 'ncview.sh')]);
+  // A test-only app that shows the keys it gets (xev) in the session log.
+  writeFileSync(
+    join(profiles, 'test-keys.json'),
+    JSON.stringify({
+      id: 'test-keys',
+      title: 'Keys',
+      category: 'Tests',
+      kind: 'app',
+      xstartup: 'test-keys.sh',
+      requires: [{ command: 'xev', env: 'DESKTOPS_APP', name: 'xev (x11-utils)' }]
+    })
+  );
+  writeFileSync(
+    join(profiles, 'test-keys.sh'),
+    '#!/bin/sh\nexec "$DESKTOPS_APP_SESSION" /usr/bin/stdbuf -oL "$DESKTOPS_APP" -event keyboard\n',
+    { mode: 0o755 }
+  );
+  // The user's files: serve.py makes <state>/root the Jupyter root.
+  mkdirSync(join(state, 'root', 'data'), { recursive: true });
+  execFileSync('ncgen', ['-o', join(state, 'root', 'data', 'temperature.nc')], {
+    input: 'netcdf t { dimensions: x = 4 ; variables: float t(x) ; data: t = 1, 2, 3, 4 ; }\n'
+  });
+  writeFileSync(join(state, 'root', 'data', 'notes.txt'), 'not netCDF\n');
   const proc = spawn(
     python,
     [

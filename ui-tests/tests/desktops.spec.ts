@@ -1,41 +1,21 @@
 // The whole path, as a user takes it: launcher tiles, a live XFCE desktop in a tab, MATE
 // replacing it, and stopping from the command palette.
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   daemon,
   desktopTab,
+  newLauncher,
+  openDesktop,
+  openLab,
   regionHash,
   sessionPids,
   stableHash,
   stack,
+  tile,
   waitForDesktop
 } from './helpers';
-
-async function openLab(page: Page): Promise<void> {
-  await page.goto(stack().url);
-  await page
-    .locator('.jp-Launcher-section[data-category="Desktops"], .jp-Launcher-section', {
-      hasText: 'Desktops'
-    })
-    .first()
-    .waitFor({ timeout: 90_000 });
-}
-
-/** Opens Lab, clicks a tile and waits until its tab shows a desktop. */
-async function openDesktop(page: Page, title: string) {
-  await openLab(page);
-  await tile(page, title).click();
-  const tab = await desktopTab(page, title);
-  return { ...tab, stats: await waitForDesktop(page, tab.panel) };
-}
-
-function tile(page: Page, title: string) {
-  return page.locator('.jp-LauncherCard', {
-    has: page.locator('.jp-LauncherCard-label', { hasText: new RegExp(`^${title}$`) })
-  });
-}
 
 test.describe.serial('desktops in JupyterLab', () => {
   test.beforeAll(async ({ request }) => {
@@ -45,7 +25,7 @@ test.describe.serial('desktops in JupyterLab', () => {
     }
   });
 
-  test('the launcher shows the five tiles, each available only where its software is', async ({
+  test("the launcher shows the five tiles and an admin's, each available only where its software is", async ({
     page
   }) => {
     await openLab(page);
@@ -57,7 +37,8 @@ test.describe.serial('desktops in JupyterLab', () => {
       'MATE',
       'NCAR VAPOR',
       'NASA Panoply',
-      'MATLAB'
+      'MATLAB',
+      'Ncview'
     ]);
     for (const t of ['XFCE', 'MATE']) {
       await expect(tile(page, t).locator('.jp-Desktops-unavailable')).toHaveCount(0);
@@ -130,10 +111,7 @@ test.describe.serial('desktops in JupyterLab', () => {
     expect(sessionPids(xfceSession.id).length).toBeGreaterThan(3);
 
     // MATE replaces XFCE: the old tab says so, and nothing of the XFCE session is left.
-    await page
-      .locator('#jp-main-dock-panel .lm-TabBar-addButton:not(.lm-mod-hidden)')
-      .first()
-      .click();
+    await newLauncher(page);
     await tile(page, 'MATE').click();
     const mate = await desktopTab(page, 'MATE');
     await waitForDesktop(page, mate.panel);
@@ -145,7 +123,10 @@ test.describe.serial('desktops in JupyterLab', () => {
     await expect(xfce.panel.locator('.jp-Desktops-message')).toHaveText(
       'This desktop was replaced by MATE.'
     );
-    await expect(xfce.panel.locator('.jp-Desktops-actions button')).toHaveText(['Restart']);
+    await expect(xfce.panel.locator('.jp-Desktops-actions button')).toHaveText([
+      'Go to MATE',
+      'Restart'
+    ]);
 
     // Stop from the command palette ends MATE and closes its tab.
     await mate.tab.click();
@@ -215,10 +196,7 @@ test('a tile becomes available when its program is installed, without a reload',
   const program = join(stack().state, 'FAKE-late-app');
   writeFileSync(program, '#!/bin/sh\nexit 0\n', { mode: 0o755 });
   try {
-    await page
-      .locator('#jp-main-dock-panel .lm-TabBar-addButton:not(.lm-mod-hidden)')
-      .first()
-      .click();
+    await newLauncher(page);
     await expect(late().locator('.jp-Desktops-icon')).toHaveCount(1);
     await expect(late().locator('.jp-Desktops-unavailable')).toHaveCount(0);
     await expect(late()).toHaveAttribute('title', 'Late');

@@ -1,6 +1,7 @@
 // Shared by the browser tests: the running stack, the daemon's API (same URLs as the
 // browser, token auth), canvas pixel statistics and the session processes on this host.
 import type { APIRequestContext, Locator, Page } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -143,4 +144,110 @@ export async function stableHash(
     last = now;
   }
   throw new Error('the desktop never stopped changing');
+}
+
+let workspaces = 0;
+
+/**
+ * Opens Lab in a workspace of its own, so that no test inherits another's layout; a reload
+ * stays in it (the layout restorer's test relies on that).
+ */
+export async function openLab(page: Page): Promise<void> {
+  const s = stack();
+  const name = `t${process.pid}-${Date.now()}-${++workspaces}`;
+  await page.goto(`${s.base}lab/workspaces/${name}?token=${s.token}`);
+  await page
+    .locator('.jp-Launcher-section', {
+      has: page.locator('.jp-Launcher-sectionTitle', { hasText: /^Desktops$/ })
+    })
+    .first()
+    .waitFor({ timeout: 90_000 });
+}
+
+export function tile(page: Page, title: string): Locator {
+  return page.locator('.jp-Launcher:visible .jp-LauncherCard', {
+    has: page.locator('.jp-LauncherCard-label', { hasText: new RegExp(`^${title}$`) })
+  });
+}
+
+/** Opens Lab, clicks a tile and waits until its tab shows a desktop. */
+export async function openDesktop(
+  page: Page,
+  title: string
+): Promise<{ tab: Locator; panel: Locator; stats: ICanvasStats }> {
+  await openLab(page);
+  await tile(page, title).click();
+  const tab = await desktopTab(page, title);
+  return { ...tab, stats: await waitForDesktop(page, tab.panel) };
+}
+
+/** The running session (there is one at a time here). */
+export async function runningSession(request: APIRequestContext): Promise<any> {
+  const running = (await daemon(request, 'GET', 'api/sessions')).sessions.filter(
+    (s: any) => s.state === 'running'
+  );
+  if (running.length !== 1)
+    throw new Error(`expected one running desktop: ${JSON.stringify(running)}`);
+  return running[0];
+}
+
+/** Runs a program on a session's X display, as the session's own programs do. */
+export function inSession(
+  id: string,
+  file: string,
+  args: string[],
+  opts: { input?: string; background?: boolean } = {}
+): string {
+  for (const pid of sessionPids(id)) {
+    let env: string[];
+    try {
+      env = readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0');
+    } catch {
+      continue;
+    }
+    const get = (k: string): string | undefined =>
+      env.find(e => e.startsWith(`${k}=`))?.slice(k.length + 1);
+    const display = get('DISPLAY');
+    const xauthority = get('XAUTHORITY');
+    if (!display || !xauthority) continue;
+    return (
+      execFileSync(file, args, {
+        env: { ...process.env, DISPLAY: display, XAUTHORITY: xauthority },
+        input: opts.input,
+        // A program that stays in the background (xclip serving its selection) must not hold
+        // our output pipes open.
+        stdio: opts.background ? ['pipe', 'ignore', 'ignore'] : 'pipe',
+        encoding: 'utf8',
+        timeout: 10_000
+      }) ?? ''
+    );
+  }
+  throw new Error(`no process of session ${id} has a display`);
+}
+
+/** The X screen size of a session, as X itself reports it. */
+export function remoteGeometry(id: string): { width: number; height: number } {
+  const m = /dimensions:\s+(\d+)x(\d+) pixels/.exec(inSession(id, 'xdpyinfo', []));
+  if (!m) throw new Error('xdpyinfo gave no dimensions');
+  return { width: Number(m[1]), height: Number(m[2]) };
+}
+
+/** Opens a new launcher in the main area (the dock's "+" button). */
+export async function newLauncher(page: Page): Promise<void> {
+  await page
+    .locator('#jp-main-dock-panel .lm-TabBar-addButton:not(.lm-mod-hidden)')
+    .first()
+    .click();
+}
+
+/** Opens a new notebook from a new launcher; returns its first cell's editor. */
+export async function newNotebook(page: Page): Promise<Locator> {
+  await newLauncher(page);
+  await page
+    .locator('.jp-Launcher:visible .jp-LauncherCard[data-category="Notebook"]')
+    .first()
+    .click();
+  const cell = page.locator('.jp-Notebook .jp-Cell .cm-content').first();
+  await cell.click();
+  return cell;
 }

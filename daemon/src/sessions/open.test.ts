@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, realpathSync, symlinkSync, writeFileSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { matchesFileType, resolveOpen } from './open';
+import { matchesFileType } from '@jupyterlab-desktops/protocol';
+import { resolveOpen } from './open';
 
 const PANOPLY = { title: 'NASA Panoply', fileTypes: ['.nc', '.nc4', '.hdf'] };
 

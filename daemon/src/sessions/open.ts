@@ -5,7 +5,7 @@
 // reaches the application as one argv element (through DESKTOPS_OPEN), never through a shell.
 import { realpath, stat } from 'node:fs/promises';
 import { extname, isAbsolute, join, relative, sep } from 'node:path';
-import type { Profile } from '@jupyterlab-desktops/protocol';
+import { matchesFileType, type Profile } from '@jupyterlab-desktops/protocol';
 
 /** A refusal: `code` maps to the HTTP status, `message` is the sentence the user reads. */
 export class OpenError extends Error {
@@ -22,12 +22,6 @@ export interface IOpenFile {
   absolute: string;
   /** The path as the user knows it (relative to the Jupyter root, `/`-separated). */
   path: string;
-}
-
-/** Whether `name` has one of `fileTypes` (".nc"; compared without case). */
-export function matchesFileType(name: string, fileTypes: readonly string[]): boolean {
-  const lower = name.toLowerCase();
-  return fileTypes.some(t => lower.endsWith(t.toLowerCase()) && lower.length > t.length);
 }
 
 /**

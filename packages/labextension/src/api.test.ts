@@ -54,7 +54,7 @@ describe('DesktopsAPI', () => {
   });
 
   it("sends JSON bodies and passes the daemon's own error on", async () => {
-    const err = await api.start('vapor', 800, 600).catch(e => e);
+    const err = await api.start('vapor', { width: 800, height: 600 }).catch(e => e);
     expect(seen.at(-1)).toMatchObject({ method: 'POST', type: 'application/json' });
     expect(JSON.parse(seen.at(-1)!.body)).toEqual({ profile: 'vapor', width: 800, height: 600 });
     expect(err).toBeInstanceOf(DesktopsError);

@@ -54,10 +54,14 @@ export class DesktopsAPI {
     return this.request<Session>(ROUTES.session(id));
   }
 
-  start(profile: string, width?: number, height?: number): Promise<Session> {
+  /** Starts a desktop: sized to the tab, and with a file for its application ("Open in"). */
+  start(
+    profile: string,
+    options: { width?: number; height?: number; open?: string } = {}
+  ): Promise<Session> {
     return this.request<Session>(ROUTES.sessions, {
       method: 'POST',
-      body: JSON.stringify({ profile, width, height })
+      body: JSON.stringify({ profile, ...options })
     });
   }
 

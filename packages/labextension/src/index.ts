@@ -1,6 +1,8 @@
-// The JupyterLab plugin: a launcher tile per desktop profile, commands to open and stop
-// desktops, and a tracker of open desktop tabs. The widget itself lives in widget.ts.
-import type { Profile } from '@jupyterlab-desktops/protocol';
+// The JupyterLab plugin: a launcher tile per desktop profile, "Open in <app>" in the file
+// browser, commands for desktop tabs (toolbar, palette), a status bar item, settings applied
+// live, and tabs restored after a reload, attached to the same desktop. The widget itself lives
+// in widget.ts.
+import { matchesFileType, type Profile } from '@jupyterlab-desktops/protocol';
 import {
   ILayoutRestorer,
   type ILabShell,
@@ -13,14 +15,30 @@ import {
   MainAreaWidget,
   showDialog,
   showErrorMessage,
-  ToolbarButton,
   WidgetTracker
 } from '@jupyterlab/apputils';
+import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { ILauncher } from '@jupyterlab/launcher';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
-import { ITranslator, nullTranslator } from '@jupyterlab/translation';
-import { LabIcon, stopIcon } from '@jupyterlab/ui-components';
+import { IStatusBar } from '@jupyterlab/statusbar';
+import { ITranslator, nullTranslator, type TranslationBundle } from '@jupyterlab/translation';
+import {
+  expandIcon,
+  imageIcon,
+  keyboardIcon,
+  LabIcon,
+  pasteIcon,
+  refreshIcon,
+  settingsIcon,
+  stopIcon
+} from '@jupyterlab/ui-components';
+import { Menu } from '@lumino/widgets';
 import { DesktopsAPI } from './api';
+import { showClipboardPanel } from './clipboard';
+import { findCombo, KEY_COMBOS } from './keys';
+import { DEFAULT_SETTINGS, QUALITY_PRESETS, readSettings, type IDesktopSettings } from './settings';
+import { DesktopsStatus } from './statusbar';
+import { populateToolbar } from './toolbar';
 import { DesktopWidget } from './widget';
 
 export { DesktopsAPI, DesktopsError } from './api';
@@ -30,7 +48,16 @@ const PLUGIN_ID = 'jupyterlab-desktops:plugin';
 
 namespace CommandIDs {
   export const open = 'desktops:open';
+  export const openFile = 'desktops:open-file';
   export const stop = 'desktops:stop';
+  export const restart = 'desktops:restart';
+  export const reconnect = 'desktops:reconnect';
+  export const ctrlAltDel = 'desktops:send-ctrl-alt-del';
+  export const sendKeys = 'desktops:send-keys';
+  export const fullscreen = 'desktops:fullscreen';
+  export const clipboard = 'desktops:clipboard';
+  export const screenshot = 'desktops:screenshot';
+  export const quality = 'desktops:quality';
 }
 
 type DesktopTab = MainAreaWidget<DesktopWidget>;
@@ -39,104 +66,60 @@ const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
   description: 'Linux desktops and GUI applications in JupyterLab tabs.',
   autoStart: true,
-  optional: [ILauncher, ICommandPalette, ILayoutRestorer, ISettingRegistry, ITranslator],
+  optional: [
+    ILauncher,
+    ICommandPalette,
+    ILayoutRestorer,
+    ISettingRegistry,
+    ITranslator,
+    IStatusBar,
+    IDefaultFileBrowser
+  ],
   activate: (
     app: JupyterFrontEnd,
     launcher: ILauncher | null,
     palette: ICommandPalette | null,
-    _restorer: ILayoutRestorer | null,
+    restorer: ILayoutRestorer | null,
     settingRegistry: ISettingRegistry | null,
-    translator: ITranslator | null
+    translator: ITranslator | null,
+    statusBar: IStatusBar | null,
+    fileBrowser: IDefaultFileBrowser | null
   ) => {
     const trans = (translator ?? nullTranslator).load('jupyterlab_desktops');
     const api = new DesktopsAPI();
     const tracker = new WidgetTracker<DesktopTab>({ namespace: 'desktops' });
     const profiles = new Map<string, Profile>();
-    const options: Partial<DesktopWidget.IDisplayOptions> = {};
+    let settings: IDesktopSettings = { ...DEFAULT_SETTINGS };
+    let saveSetting: ((key: keyof IDesktopSettings, value: unknown) => Promise<void>) | null = null;
     const category = trans.__('Desktops');
+    const { commands } = app;
 
-    if (settingRegistry) {
-      void settingRegistry.load(PLUGIN_ID).then(settings => {
-        const apply = (): void => {
-          const resize = settings.get('resize')
-            .composite as DesktopWidget.IDisplayOptions['resize'];
-          options.resize = resize;
-          tracker.forEach(tab => tab.content.setOption('resize', resize));
-        };
-        apply();
-        settings.changed.connect(apply);
-      });
-    }
-
-    app.commands.addCommand(CommandIDs.open, {
-      label: args => Private.profileOf(profiles, args)?.title ?? trans.__('Open Desktop'),
-      caption: args => {
-        const p = Private.profileOf(profiles, args);
-        if (!p) return '';
-        return p.available
-          ? p.description || p.title
-          : trans.__('Unavailable: %1', p.unavailableReason ?? '');
-      },
-      icon: args => Private.iconOf(api, Private.profileOf(profiles, args)),
-      isEnabled: args => Private.profileOf(profiles, args)?.available ?? false,
-      execute: async args => {
-        const p = Private.profileOf(profiles, args);
-        if (!p) return;
-        if (!p.available) {
-          // The launcher runs disabled commands too: say why instead of starting anything.
-          await showDialog({
-            title: trans.__('%1 is not available', p.title),
-            body: p.unavailableReason ?? '',
-            buttons: [Dialog.okButton()]
-          });
-          return;
-        }
-        const content = new DesktopWidget({
-          api,
-          profile: p,
-          options,
-          translator: translator ?? undefined
-        });
-        const tab = new MainAreaWidget({ content, reveal: content.ready });
-        tab.title.icon = Private.iconOf(api, p);
-        tab.toolbar.addItem(
-          'stop',
-          new ToolbarButton({
-            icon: stopIcon,
-            label: trans.__('Stop'),
-            tooltip: trans.__('Stop this desktop and close the tab'),
-            onClick: () => void app.commands.execute(CommandIDs.stop, { id: tab.id })
+    // Settings are read once and followed: every open tab takes a change at once.
+    const settingsLoaded = settingRegistry
+      ? settingRegistry
+          .load(PLUGIN_ID)
+          .then(s => {
+            const apply = (): void => {
+              settings = readSettings(s.composite as Record<string, unknown>);
+              tracker.forEach(tab => tab.content.setSettings(settings));
+              commands.notifyCommandChanged(CommandIDs.quality);
+            };
+            apply();
+            s.changed.connect(apply);
+            saveSetting = (key, value) => s.set(key, value as never);
           })
-        );
-        void tracker.add(tab);
-        app.shell.add(tab, 'main');
-        app.shell.activateById(tab.id);
-        return tab;
-      }
-    });
+          .catch(err => console.warn(`jupyterlab-desktops: settings: ${err}`))
+      : Promise.resolve();
 
-    app.commands.addCommand(CommandIDs.stop, {
-      label: trans.__('Stop Desktop'),
-      caption: trans.__('End the desktop session of the current tab and close it'),
-      isEnabled: () => !!tracker.currentWidget,
-      execute: async args => {
-        const tab =
-          typeof args.id === 'string' ? tracker.find(w => w.id === args.id) : tracker.currentWidget;
-        if (!tab) return;
-        try {
-          await tab.content.stop();
-          tab.dispose();
-        } catch (err) {
-          await showErrorMessage(trans.__('The desktop could not be stopped'), err as Error);
-        }
-      }
-    });
-    palette?.addItem({ command: CommandIDs.stop, category });
+    /** The tab a command acts on: `args.id`, or the current desktop tab. */
+    const tabOf = (args: Record<string, unknown>): DesktopTab | null =>
+      typeof args.id === 'string'
+        ? (tracker.find(w => w.id === args.id) ?? null)
+        : tracker.currentWidget;
+    const connected = (args: Record<string, unknown>): boolean =>
+      tabOf(args)?.content.state === 'connected';
 
-    /**
-     * Reads the profiles again: new ones get tiles, and tiles whose availability changed are
-     * redrawn, so an application installed meanwhile shows up without restarting anything.
-     */
+    /** Profiles, read again; returns whether an existing one changed. */
     const refresh = async (): Promise<boolean> => {
       let changed = false;
       for (const p of await api.profiles()) {
@@ -146,6 +129,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
           const args = { profile: p.id };
           launcher?.add({ command: CommandIDs.open, args, category: p.category, rank: p.rank });
           palette?.addItem({ command: CommandIDs.open, args, category });
+          if (p.fileTypes.length) {
+            app.contextMenu.addItem({
+              command: CommandIDs.openFile,
+              args,
+              selector: '.jp-DirListing-item[data-isdir="false"]',
+              rank: 3
+            });
+          }
         } else if (
           old.available !== p.available ||
           old.unavailableReason !== p.unavailableReason ||
@@ -154,13 +145,339 @@ const plugin: JupyterFrontEndPlugin<void> = {
           changed = true;
         }
       }
-      if (changed) app.commands.notifyCommandChanged(CommandIDs.open);
+      if (changed) {
+        commands.notifyCommandChanged(CommandIDs.open);
+        commands.notifyCommandChanged(CommandIDs.openFile);
+      }
       return changed;
     };
-    refresh().catch(err => {
+    const profilesLoaded = refresh().catch(err => {
       // No tiles without the daemon; the console says why for admins.
       console.warn(`jupyterlab-desktops: no desktop profiles: ${(err as Error).message}`);
+      return false;
     });
+
+    const status = statusBar
+      ? new DesktopsStatus({
+          commands,
+          show: CommandIDs.open,
+          sessions: () => api.sessions(),
+          trans
+        })
+      : null;
+    const updateStatus = (): void => {
+      if (!status) return;
+      api
+        .sessions()
+        .then(s => status.setSessions(s))
+        .catch(() => status.setSessions([]));
+    };
+    if (status && statusBar) {
+      statusBar.registerStatusItem('jupyterlab-desktops:status', {
+        item: status,
+        align: 'left',
+        rank: 50
+      });
+      void profilesLoaded.then(updateStatus);
+    }
+
+    const unavailable = async (p: Profile): Promise<void> => {
+      // The launcher runs disabled commands too: say why instead of starting anything.
+      await showDialog({
+        title: trans.__('%1 is not available', p.title),
+        body: p.unavailableReason ?? '',
+        buttons: [Dialog.okButton()]
+      });
+    };
+
+    const createTab = (
+      p: Pick<Profile, 'id' | 'title' | 'description'> & Partial<Profile>,
+      opts: { session?: string; open?: string; key?: string }
+    ): DesktopTab => {
+      const content = new DesktopWidget({
+        key: opts.key,
+        api,
+        profile: p,
+        settings,
+        translator: translator ?? undefined,
+        session: opts.session,
+        open: opts.open
+      });
+      content.setSettings(settings);
+      const tab = new MainAreaWidget({ content, reveal: content.ready });
+      tab.title.icon = Private.iconOf(api, p as Profile);
+      if (opts.open) tab.title.label = `${p.title}: ${opts.open.split('/').pop()}`;
+      populateToolbar(
+        tab,
+        commands,
+        {
+          keys: CommandIDs.sendKeys,
+          clipboard: CommandIDs.clipboard,
+          quality: CommandIDs.quality,
+          screenshot: CommandIDs.screenshot,
+          fullscreen: CommandIDs.fullscreen,
+          reconnect: CommandIDs.reconnect,
+          stop: CommandIDs.stop
+        },
+        trans
+      );
+      content.sessionChanged.connect(() => {
+        void tracker.save(tab);
+        updateStatus();
+      });
+      content.stateChanged.connect(updateStatus);
+      content.goTo.connect((_, target) => void commands.execute(CommandIDs.open, target));
+      tab.disposed.connect(updateStatus);
+      void tracker.add(tab);
+      app.shell.add(tab, 'main');
+      app.shell.activateById(tab.id);
+      return tab;
+    };
+
+    commands.addCommand(CommandIDs.open, {
+      label: args => {
+        const p = Private.profileOf(profiles, args);
+        const title = p?.title ?? (typeof args.profile === 'string' ? args.profile : '');
+        return title || trans.__('Open Desktop');
+      },
+      caption: args => {
+        const p = Private.profileOf(profiles, args);
+        if (!p) return '';
+        return p.available
+          ? p.description || p.title
+          : trans.__('Unavailable: %1', p.unavailableReason ?? '');
+      },
+      icon: args => Private.iconOf(api, Private.profileOf(profiles, args)),
+      isEnabled: args =>
+        typeof args.session === 'string' || (Private.profileOf(profiles, args)?.available ?? false),
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: {
+            profile: { type: 'string', description: 'the profile id (xfce, mate, …)' },
+            session: { type: 'string', description: 'attach to this running session' },
+            open: { type: 'string', description: 'a file for the application, in the Jupyter root' }
+          },
+          required: ['profile']
+        }
+      },
+      execute: async args => {
+        await Promise.all([profilesLoaded, settingsLoaded]);
+        const session = typeof args.session === 'string' ? args.session : undefined;
+        const open = typeof args.open === 'string' ? args.open : undefined;
+        const id = typeof args.profile === 'string' ? args.profile : '';
+        if (session) {
+          // Already shown here: go to that tab.
+          const shown = tracker.find(w => w.content.session?.id === session);
+          if (shown) {
+            app.shell.activateById(shown.id);
+            return shown;
+          }
+          const p = profiles.get(id) ?? { id, title: id, description: '' };
+          const key = typeof args.key === 'string' ? args.key : undefined;
+          return createTab(p, { session, key });
+        }
+        if (args.restored) return; // A tab saved before its desktop started: nothing to attach to.
+        const p = profiles.get(id);
+        if (!p) return;
+        if (!p.available) return unavailable(p);
+        return createTab(p, { open });
+      }
+    });
+
+    commands.addCommand(CommandIDs.openFile, {
+      label: args =>
+        trans.__('Open in %1', Private.profileOf(profiles, args)?.title ?? trans.__('Desktop')),
+      caption: args => {
+        const p = Private.profileOf(profiles, args);
+        return p && !p.available ? trans.__('Unavailable: %1', p.unavailableReason ?? '') : '';
+      },
+      icon: args => Private.iconOf(api, Private.profileOf(profiles, args)),
+      isVisible: args => {
+        const p = Private.profileOf(profiles, args);
+        const file = Private.selectedFile(fileBrowser);
+        // Only applications that can start: the launcher tile says why the others cannot.
+        return !!p?.available && !!file && matchesFileType(file, p.fileTypes);
+      },
+      execute: async args => {
+        const p = Private.profileOf(profiles, args);
+        const file = Private.selectedFile(fileBrowser);
+        if (!p || !file) return;
+        if (!p.available) return unavailable(p);
+        return commands.execute(CommandIDs.open, { profile: p.id, open: file });
+      }
+    });
+
+    commands.addCommand(CommandIDs.stop, {
+      label: trans.__('Stop Desktop'),
+      caption: trans.__('End the desktop session of the current tab and close it'),
+      icon: stopIcon,
+      isEnabled: args => !!tabOf(args),
+      execute: async args => {
+        const tab = tabOf(args);
+        if (!tab) return;
+        try {
+          await tab.content.stop();
+          tab.dispose();
+        } catch (err) {
+          await showErrorMessage(trans.__('The desktop could not be stopped'), err as Error);
+        }
+      }
+    });
+
+    commands.addCommand(CommandIDs.restart, {
+      label: trans.__('Restart Desktop'),
+      caption: trans.__('End this desktop and start a new one of the same kind'),
+      icon: refreshIcon,
+      isEnabled: args => !!tabOf(args),
+      execute: async args => {
+        const tab = tabOf(args);
+        if (!tab) return;
+        app.shell.activateById(tab.id);
+        tab.content.restart();
+      }
+    });
+
+    commands.addCommand(CommandIDs.reconnect, {
+      label: trans.__('Reconnect Desktop'),
+      caption: trans.__('Connect to the same desktop again'),
+      icon: refreshIcon,
+      isEnabled: args => {
+        const state = tabOf(args)?.content.state;
+        return state === 'connected' || state === 'reconnecting' || state === 'disconnected';
+      },
+      execute: args => tabOf(args)?.content.reconnect()
+    });
+
+    commands.addCommand(CommandIDs.ctrlAltDel, {
+      label: trans.__('Send Ctrl+Alt+Del to Desktop'),
+      caption: trans.__('Send Ctrl+Alt+Del to the desktop'),
+      icon: keyboardIcon,
+      isEnabled: connected,
+      execute: args => tabOf(args)?.content.sendKeys(findCombo('ctrl-alt-del')!)
+    });
+
+    commands.addCommand(CommandIDs.sendKeys, {
+      label: args => {
+        const combo = findCombo(args.combo);
+        return combo ? trans.__('Send %1', combo.label) : trans.__('Send Keys to Desktop…');
+      },
+      caption: trans.__('Send keys the browser keeps for itself (Ctrl+W, Alt+Tab, …)'),
+      icon: args => (args.combo ? undefined : keyboardIcon),
+      isEnabled: connected,
+      execute: args => {
+        const tab = tabOf(args);
+        if (!tab) return;
+        const combo = findCombo(args.combo);
+        if (combo) return tab.content.sendKeys(combo);
+        const menu = new Menu({ commands });
+        for (const c of KEY_COMBOS) {
+          menu.addItem({ command: CommandIDs.sendKeys, args: { id: tab.id, combo: c.id } });
+        }
+        Private.openBelow(menu, tab, CommandIDs.sendKeys);
+      }
+    });
+
+    commands.addCommand(CommandIDs.fullscreen, {
+      label: trans.__('Desktop Full Screen'),
+      caption: trans.__(
+        'Show the desktop on the whole screen; there it also gets keys like Ctrl+W (Esc held leaves)'
+      ),
+      icon: expandIcon,
+      isToggled: args => !!tabOf(args)?.content.isFullscreen,
+      isEnabled: connected,
+      execute: args => tabOf(args)?.content.toggleFullscreen()
+    });
+
+    commands.addCommand(CommandIDs.clipboard, {
+      label: trans.__('Desktop Clipboard…'),
+      caption: trans.__('See what was copied in the desktop, and send text to it'),
+      icon: pasteIcon,
+      isEnabled: connected,
+      execute: async args => {
+        const tab = tabOf(args);
+        if (tab) await showClipboardPanel(tab.content, trans);
+      }
+    });
+
+    commands.addCommand(CommandIDs.screenshot, {
+      label: trans.__('Save Desktop Picture'),
+      caption: trans.__('Download a PNG of the desktop as it is now'),
+      icon: imageIcon,
+      isEnabled: connected,
+      execute: async args => {
+        const tab = tabOf(args);
+        if (!tab) return;
+        try {
+          const blob = await tab.content.screenshot();
+          Private.download(blob, Private.pictureName(tab.content.profile.id));
+        } catch (err) {
+          await showErrorMessage(trans.__('No picture'), err as Error);
+        }
+      }
+    });
+
+    commands.addCommand(CommandIDs.quality, {
+      label: args => {
+        const preset = QUALITY_PRESETS.find(q => q.quality === args.quality);
+        return preset ? Private.qualityLabel(preset.label, trans) : trans.__('Picture Quality…');
+      },
+      caption: trans.__('Picture quality: lower is faster on slow networks'),
+      icon: args => (typeof args.quality === 'number' ? undefined : settingsIcon),
+      isToggled: args => typeof args.quality === 'number' && settings.quality === args.quality,
+      isEnabled: args => typeof args.quality === 'number' || !!tabOf(args),
+      execute: async args => {
+        if (typeof args.quality === 'number') {
+          // A quick setting is the user's setting: every tab and the next session keep it.
+          if (saveSetting) await saveSetting('quality', args.quality);
+          else {
+            settings = { ...settings, quality: args.quality };
+            tracker.forEach(t => t.content.setSettings(settings));
+          }
+          return;
+        }
+        const tab = tabOf(args);
+        if (!tab) return;
+        const menu = new Menu({ commands });
+        for (const q of QUALITY_PRESETS) {
+          menu.addItem({ command: CommandIDs.quality, args: { quality: q.quality } });
+        }
+        Private.openBelow(menu, tab, CommandIDs.quality);
+      }
+    });
+
+    for (const command of [
+      CommandIDs.stop,
+      CommandIDs.restart,
+      CommandIDs.reconnect,
+      CommandIDs.ctrlAltDel,
+      CommandIDs.sendKeys,
+      CommandIDs.fullscreen,
+      CommandIDs.clipboard,
+      CommandIDs.screenshot
+    ]) {
+      palette?.addItem({ command, category });
+    }
+
+    tracker.currentChanged.connect(() => {
+      for (const id of Object.values(CommandIDs)) commands.notifyCommandChanged(id);
+    });
+
+    // After a reload, each desktop tab comes back attached to the same session.
+    if (restorer) {
+      void restorer.restore(tracker, {
+        command: CommandIDs.open,
+        args: tab => ({
+          profile: tab.content.profile.id,
+          session: tab.content.session?.id ?? null,
+          key: tab.content.key,
+          restored: true
+        }),
+        // Fixed for the tab's life, so the saved layout finds the restored tab again.
+        name: tab => tab.content.key
+      });
+    }
+
     (app.shell as ILabShell).currentChanged?.connect((_, change) => {
       const w = change.newValue;
       const content = w instanceof MainAreaWidget ? w.content : w;
@@ -182,6 +499,51 @@ namespace Private {
     return typeof args.profile === 'string' ? profiles.get(args.profile) : undefined;
   }
 
+  /** The file selected in the file browser (the context menu's target). */
+  export function selectedFile(browser: IDefaultFileBrowser | null): string | undefined {
+    const item = browser?.selectedItems().next();
+    return item && !item.done && item.value.type !== 'directory' ? item.value.path : undefined;
+  }
+
+  export function qualityLabel(label: string, trans: TranslationBundle): string {
+    switch (label) {
+      case 'Low':
+        return trans.__('Low Quality (fastest)');
+      case 'Medium':
+        return trans.__('Medium Quality');
+      case 'High':
+        return trans.__('High Quality');
+      default:
+        return trans.__('Best Quality');
+    }
+  }
+
+  /** Opens a menu under the tab's toolbar button for `command`. */
+  export function openBelow(menu: Menu, tab: DesktopTab, command: string): void {
+    const button = tab.toolbar.node.querySelector(`[data-command="${command}"]`);
+    const box = (button ?? tab.toolbar.node).getBoundingClientRect();
+    menu.open(box.left, box.bottom);
+  }
+
+  export function pictureName(profile: string): string {
+    const stamp = new Date()
+      .toISOString()
+      .replace(/\.\d+Z$/, '')
+      .replace(/[:T]/g, '-');
+    return `${profile}-${stamp}.png`;
+  }
+
+  export function download(blob: Blob, name: string): void {
+    const url = URL.createObjectURL(blob);
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = name;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  }
+
   const escapeXml = (s: string): string => s.replace(/[<>&"']/g, c => `&#${c.charCodeAt(0)};`);
 
   /**
@@ -190,7 +552,8 @@ namespace Private {
    */
   export function iconOf(api: DesktopsAPI, p: Profile | undefined): LabIcon | undefined {
     if (!p) return undefined;
-    const key = `${p.id}:${p.available}`;
+    const available = p.available !== false;
+    const key = `${p.id}:${available}`;
     let icon = icons.get(key);
     if (!icon) {
       // A profile without an icon of its own gets a plain monitor.
@@ -199,9 +562,9 @@ namespace Private {
         : '<rect x="6" y="10" width="52" height="36" rx="3" fill="#616161"/>' +
           '<rect x="10" y="14" width="44" height="28" fill="#e0e0e0"/>' +
           '<rect x="24" y="48" width="16" height="6" fill="#616161"/>';
-      const cls = p.available ? 'jp-Desktops-icon' : 'jp-Desktops-icon jp-Desktops-unavailable';
+      const cls = available ? 'jp-Desktops-icon' : 'jp-Desktops-icon jp-Desktops-unavailable';
       icon = new LabIcon({
-        name: `jupyterlab-desktops:${p.id}-${p.available ? 'on' : 'off'}`,
+        name: `jupyterlab-desktops:${p.id}-${available ? 'on' : 'off'}`,
         svgstr:
           `<svg xmlns="http://www.w3.org/2000/svg" class="${cls}" viewBox="0 0 64 64">` +
           `${picture}</svg>`

@@ -1,21 +1,30 @@
-// DesktopWidget: one remote desktop in a Lab tab. It starts (or attaches to) a session, shows
-// progress and errors in its own pane, and draws the desktop with noVNC's RFB. It knows
-// nothing of commands, launchers or settings storage: the plugin owns those.
+// DesktopWidget: one remote desktop in a Lab tab. It starts a session (or attaches to a running
+// one after a reload), shows progress and errors in its own pane, draws the desktop with
+// noVNC's RFB, keeps the remote size in step with the tab, reconnects after a network loss and
+// carries the clipboard both ways. It knows nothing of commands, launchers or settings storage:
+// the plugin owns those.
 import type { Profile, Session } from '@jupyterlab-desktops/protocol';
 import { nullTranslator, type ITranslator, type TranslationBundle } from '@jupyterlab/translation';
-import { PromiseDelegate } from '@lumino/coreutils';
+import { PromiseDelegate, UUID } from '@lumino/coreutils';
 import type { Message } from '@lumino/messaging';
 import { Signal, type ISignal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 import type RFB from '@novnc/novnc';
 import { DesktopsError, type DesktopsAPI } from './api';
+import { sendCombo, type IKeyCombo } from './keys';
+import { reconnectDelay } from './reconnect';
+import { RemoteResizer } from './resize';
+import { DEFAULT_SETTINGS, rfbProperties, type IDesktopSettings } from './settings';
 
 const DESKTOP_CLASS = 'jp-Desktops-widget';
 const SCREEN_CLASS = 'jp-Desktops-screen';
 const OVERLAY_CLASS = 'jp-Desktops-overlay';
 const MESSAGE_CLASS = 'jp-Desktops-message';
+const DETAIL_CLASS = 'jp-Desktops-detail';
 const LOG_CLASS = 'jp-Desktops-log';
 const ACTIONS_CLASS = 'jp-Desktops-actions';
+/** How long the RFB connection may take before the tab offers the log and Retry. */
+const CONNECT_TIMEOUT_MS = 30_000;
 
 export class DesktopWidget extends Widget {
   constructor(options: DesktopWidget.IOptions) {
@@ -23,11 +32,18 @@ export class DesktopWidget extends Widget {
     this._api = options.api;
     this._profile = options.profile;
     this._trans = (options.translator ?? nullTranslator).load('jupyterlab_desktops');
-    this._options = { resize: 'remote', ...options.options };
+    this._settings = { ...DEFAULT_SETTINGS, ...options.settings };
+    this._attach = options.session;
+    this._open = options.open;
+    this.key = options.key ?? UUID.uuid4();
     this.id = `jp-Desktops-${Private.nextId()}`;
     this.addClass(DESKTOP_CLASS);
     this.title.label = options.profile.title;
     this.title.caption = options.profile.description || options.profile.title;
+    // Keys typed in the desktop are the desktop's: Lab's shortcuts stay out of the way.
+    this.node.setAttribute('data-lm-suppress-shortcuts', 'true');
+    this.node.setAttribute('role', 'region');
+    this.node.setAttribute('aria-label', this._trans.__('%1 desktop', options.profile.title));
 
     this._screen = document.createElement('div');
     this._screen.className = SCREEN_CLASS;
@@ -37,7 +53,37 @@ export class DesktopWidget extends Widget {
     this._overlay.setAttribute('aria-live', 'polite');
     this.node.append(this._screen, this._overlay);
     this.node.tabIndex = -1;
+
+    this._resizer = new RemoteResizer(
+      {
+        available: () =>
+          this.isVisible
+            ? { width: this._screen.clientWidth, height: this._screen.clientHeight }
+            : { width: 0, height: 0 },
+        current: () => {
+          const c = this._screen.querySelector('canvas');
+          return this._rfb && this._state === 'connected' && c
+            ? { width: c.width, height: c.height }
+            : null;
+        },
+        request: () => {
+          // noVNC sends its screen's size; only while the flag is set.
+          if (!this._rfb) return;
+          this._rfb.resizeSession = true;
+          this._rfb.resizeSession = false;
+        }
+      },
+      options.maxGeometry ? { max: options.maxGeometry } : {}
+    );
+    this._resizeObserver = new ResizeObserver(() => this._resizer.schedule());
+    this._resizeObserver.observe(this.node);
+    this.node.addEventListener('focusin', this);
+    document.addEventListener('fullscreenchange', this);
+    window.addEventListener('online', this);
   }
+
+  /** Names this tab in the saved layout; kept across reloads. */
+  readonly key: string;
 
   /** Resolves once there is something to show: the desktop, or why there is none. */
   get ready(): Promise<void> {
@@ -56,17 +102,46 @@ export class DesktopWidget extends Widget {
     return this._state;
   }
 
+  /** Emitted on every state change; the toolbar and status bar follow it. */
   get stateChanged(): ISignal<this, DesktopWidget.State> {
     return this._stateChanged;
   }
 
-  /** Applies a display option now, to the live connection too. */
-  setOption<K extends keyof DesktopWidget.IDisplayOptions>(
-    key: K,
-    value: DesktopWidget.IDisplayOptions[K]
-  ): void {
-    this._options[key] = value;
-    if (this._rfb) Private.applyOptions(this._rfb, this._options);
+  /** Emitted when the tab's session changes (started, restarted): the layout is saved again. */
+  get sessionChanged(): ISignal<this, Session | null> {
+    return this._sessionChanged;
+  }
+
+  /** Emitted with text copied inside the desktop. */
+  get clipboardChanged(): ISignal<this, string> {
+    return this._clipboardChanged;
+  }
+
+  /** The last text copied inside the desktop. */
+  get remoteClipboard(): string {
+    return this._remoteClipboard;
+  }
+
+  /** A short status line for toolbars and the status bar ("Reconnecting (2/8)…"). */
+  get statusText(): string {
+    return this._statusText;
+  }
+
+  get settings(): Readonly<IDesktopSettings> {
+    return this._settings;
+  }
+
+  /** Whether the desktop fills the screen. */
+  get isFullscreen(): boolean {
+    return document.fullscreenElement === this.node;
+  }
+
+  /** Applies settings now, to the live connection too. */
+  setSettings(settings: Partial<IDesktopSettings>): void {
+    this._settings = { ...this._settings, ...settings };
+    this.node.dataset.resize = this._settings.resize;
+    if (this._rfb) Object.assign(this._rfb, rfbProperties(this._settings));
+    this._resizer.enabled = this._settings.resize === 'remote' && !this._settings.viewOnly;
   }
 
   /** Ends the desktop session (not just this tab's connection). */
@@ -75,13 +150,88 @@ export class DesktopWidget extends Widget {
     this._disconnect();
     if (!s) return;
     const stopped = await this._api.stop(s.id);
-    this._session = stopped;
+    this._setSession(stopped);
     this._showEnded(stopped);
+  }
+
+  /** Stops this tab's desktop and starts a new one of the same profile. */
+  restart(): void {
+    this._disconnect();
+    this._setSession(null);
+    this._attach = undefined;
+    this._started = true;
+    void this._start();
+  }
+
+  /** Connects again now (after a lost connection), without restarting the desktop. */
+  reconnect(): void {
+    if (!this._session || this._state === 'ended' || this._state === 'failed') return;
+    this._disconnect();
+    this._attempt = 0;
+    void this._connect();
+  }
+
+  sendKeys(combo: IKeyCombo): void {
+    const rfb = this._rfb;
+    if (!rfb || this._settings.viewOnly) return;
+    sendCombo(combo, (sym, code, down) => rfb.sendKey(sym, code, down));
+    rfb.focus({ preventScroll: true });
+  }
+
+  async toggleFullscreen(): Promise<void> {
+    if (this.isFullscreen) await document.exitFullscreen();
+    else await this.node.requestFullscreen();
+  }
+
+  /** The desktop as a PNG, as drawn now. */
+  async screenshot(): Promise<Blob> {
+    const canvas = this._screen.querySelector('canvas');
+    if (!canvas || this._state !== 'connected') {
+      throw new Error(this._trans.__('There is no desktop to take a picture of.'));
+    }
+    return new Promise((resolve, reject) =>
+      canvas.toBlob(
+        b => (b ? resolve(b) : reject(new Error(this._trans.__('The picture failed.')))),
+        'image/png'
+      )
+    );
+  }
+
+  /** Puts text on the desktop's clipboard. */
+  pasteToDesktop(text: string): void {
+    if (!this._rfb || this._settings.viewOnly) return;
+    this._rfb.clipboardPasteFrom(text);
+    this._sentClipboard = text;
+  }
+
+  handleEvent(event: Event): void {
+    switch (event.type) {
+      case 'focusin':
+        // Copied in Lab (or anywhere) before coming back to the desktop: hand it over.
+        void this._syncClipboardFromBrowser();
+        break;
+      case 'fullscreenchange':
+        void this._onFullscreenChange();
+        break;
+      case 'online':
+        if (this._state === 'reconnecting') this.reconnect();
+        break;
+    }
   }
 
   dispose(): void {
     if (this.isDisposed) return;
+    const s = this._session;
+    if (this._settings.stopOnClose && s && (s.state === 'running' || s.state === 'starting')) {
+      void this._api.stop(s.id).catch(() => undefined);
+    }
     this._disconnect();
+    this._resizer.dispose();
+    this._resizeObserver.disconnect();
+    this.node.removeEventListener('focusin', this);
+    document.removeEventListener('fullscreenchange', this);
+    window.removeEventListener('online', this);
+    this._clearTimers();
     this._ready.resolve();
     super.dispose();
   }
@@ -94,6 +244,7 @@ export class DesktopWidget extends Widget {
   protected onAfterShow(msg: Message): void {
     super.onAfterShow(msg);
     this.update();
+    this._resizer.schedule();
   }
 
   protected onActivateRequest(): void {
@@ -111,14 +262,60 @@ export class DesktopWidget extends Widget {
 
   private async _start(): Promise<void> {
     const t = this._trans;
-    this._setState('starting', t.__('Starting %1…', this._profile.title));
+    if (this._attach) {
+      // After a reload: the same desktop, if it is still there.
+      const id = this._attach;
+      this._attach = undefined;
+      this._setState('connecting', t.__('Reconnecting to %1…', this._profile.title));
+      try {
+        const s = await this._api.session(id);
+        this._setSession(s);
+        if (s.state === 'running') {
+          this._ready.resolve();
+          await this._connect();
+        } else {
+          this._showEnded(s);
+          this._ready.resolve();
+        }
+      } catch (err) {
+        if (err instanceof DesktopsError && err.status === 404) {
+          this._setState(
+            'ended',
+            t.__('This %1 desktop is no longer running.', this._profile.title),
+            [{ label: t.__('Start a new one'), action: () => this.restart() }]
+          );
+          this._ready.resolve();
+        } else {
+          await this._showError(err);
+        }
+      }
+      return;
+    }
+    const startedAt = Date.now();
+    const progress = (): string =>
+      t.__('Starting %1… %2 s', this._profile.title, Math.round((Date.now() - startedAt) / 1000));
+    this._setState('starting', progress());
+    this._tick = setInterval(() => {
+      if (this._state !== 'starting') return;
+      this._setMessage(progress());
+    }, 1000);
+    this._startTimer = setTimeout(
+      () => void this._onSlowStart(),
+      this._settings.startTimeout * 1000
+    );
+    const attempt = ++this._startAttempt;
     try {
-      this._session = await this._api.start(
-        this._profile.id,
-        Private.even(this.node.clientWidth),
-        Private.even(this.node.clientHeight)
-      );
+      const s = await this._api.start(this._profile.id, {
+        width: Private.even(this.node.clientWidth),
+        height: Private.even(this.node.clientHeight),
+        open: this._open
+      });
+      if (attempt !== this._startAttempt || this.isDisposed) return;
+      this._clearTimers();
+      this._setSession(s);
     } catch (err) {
+      if (attempt !== this._startAttempt || this.isDisposed) return;
+      this._clearTimers();
       await this._showError(err);
       return;
     }
@@ -126,10 +323,40 @@ export class DesktopWidget extends Widget {
     await this._connect();
   }
 
+  /** The start takes longer than the setting allows: say so, show the log, offer Retry. */
+  private async _onSlowStart(): Promise<void> {
+    if (this._state !== 'starting') return;
+    const t = this._trans;
+    this._setState(
+      'starting',
+      t.__(
+        '%1 is taking longer than %2 s to start.',
+        this._profile.title,
+        this._settings.startTimeout
+      ),
+      [{ label: t.__('Retry'), action: () => this.restart() }]
+    );
+    this._ready.resolve();
+    try {
+      // The newest live session of this profile is the one this tab is waiting for.
+      const live = (await this._api.sessions())
+        .filter(
+          s => s.profile === this._profile.id && (s.state === 'starting' || s.state === 'running')
+        )
+        .sort((a, b) => b.startedAt.localeCompare(a.startedAt));
+      if (live[0] && this._state === 'starting') await this._showLog(live[0].id);
+    } catch {
+      // The log is a help, not a requirement.
+    }
+  }
+
   private async _connect(): Promise<void> {
     const s = this._session;
     if (!s || this.isDisposed) return;
-    this._setState('connecting', this._trans.__('Connecting to %1…', this._profile.title));
+    const t = this._trans;
+    if (this._state !== 'reconnecting') {
+      this._setState('connecting', t.__('Connecting to %1…', this._profile.title));
+    }
     let RFBClass: typeof RFB;
     try {
       // Lazy: keeps noVNC (and its top-level await) off JupyterLab's start-up path.
@@ -138,33 +365,55 @@ export class DesktopWidget extends Widget {
       await this._showError(err);
       return;
     }
-    if (this.isDisposed) return;
+    if (this.isDisposed || this._rfb) return;
+    this._screen.replaceChildren();
     const rfb = new RFBClass(this._screen, this._api.rfbUrl(s.id), { shared: true });
     this._rfb = rfb;
     rfb.background = 'var(--jp-layout-color2)';
     rfb.focusOnClick = true;
-    Private.applyOptions(rfb, this._options);
+    Object.assign(rfb, rfbProperties(this._settings));
+    clearTimeout(this._connectTimer);
+    this._connectTimer = setTimeout(() => {
+      if (this._rfb !== rfb || this._state === 'connected') return;
+      this._setState(this._state, t.__('%1 does not answer.', this._profile.title), [
+        { label: t.__('Retry'), action: () => this.reconnect() }
+      ]);
+      void this._showLog(s.id);
+    }, CONNECT_TIMEOUT_MS);
     rfb.addEventListener('connect', () => {
+      if (this._rfb !== rfb) return;
+      clearTimeout(this._connectTimer);
+      this._attempt = 0;
       this._setState('connected', '');
       this._ready.resolve();
+      this.setSettings({});
+      this._resizer.schedule();
       if (this.node.contains(document.activeElement) || this.isVisible) rfb.focus();
+      void this._syncClipboardFromBrowser();
     });
     rfb.addEventListener('disconnect', () => {
-      if (this._rfb === rfb) this._rfb = null;
+      if (this._rfb !== rfb) return;
+      this._rfb = null;
+      clearTimeout(this._connectTimer);
       void this._onDisconnect();
     });
+    rfb.addEventListener('clipboard', ((e: CustomEvent<{ text: string }>) => {
+      void this._onRemoteClipboard(e.detail.text);
+    }) as EventListener);
     rfb.addEventListener('securityfailure', () => {
       // The bridge never asks for credentials; a failure here means a misconfigured server.
-      this._setState('failed', this._trans.__('The desktop refused the connection.'));
+      this._setState('failed', t.__('The desktop refused the connection.'));
     });
   }
 
   /**
-   * The proxy hides the daemon's close code (DESIGN.md), so ask the daemon what happened.
+   * The proxy hides the daemon's close code (DESIGN.md), so ask the daemon what happened: a
+   * desktop that still runs (or a server we cannot reach) means a lost connection, retried
+   * with backoff; anything else means the desktop ended.
    */
   private async _onDisconnect(): Promise<void> {
     if (this.isDisposed || !this._session || this._state === 'ended') return;
-    let s: Session;
+    let s: Session | undefined;
     try {
       s = await this._api.session(this._session.id);
       // The RFB socket can close a moment before the daemon sees the X server exit: ask
@@ -180,47 +429,136 @@ export class DesktopWidget extends Widget {
         }
       }
     } catch (err) {
-      await this._showError(err);
+      if (!(err instanceof DesktopsError) || !Private.isTransient(err)) {
+        await this._showError(err);
+        return;
+      }
+      s = undefined; // The server is out of reach: treat it as a network loss.
+    }
+    if (this.isDisposed) return;
+    if (s && s.state !== 'running') {
+      this._setSession(s);
+      this._showEnded(s);
       return;
     }
-    this._session = s;
-    if (s.state === 'running') {
-      this._setState(
-        'disconnected',
-        this._trans.__('The connection to %1 was lost.', this._profile.title),
-        [{ label: this._trans.__('Reconnect'), action: () => void this._connect() }]
-      );
-    } else {
-      this._showEnded(s);
+    this._scheduleReconnect();
+  }
+
+  private _scheduleReconnect(): void {
+    const t = this._trans;
+    const max = this._settings.reconnectAttempts;
+    this._attempt++;
+    if (this._attempt > max) {
+      this._attempt = 0;
+      this._setState('disconnected', t.__('The connection to %1 was lost.', this._profile.title), [
+        { label: t.__('Reconnect'), action: () => this.reconnect() }
+      ]);
+      return;
     }
+    const delay = reconnectDelay(this._attempt);
+    this._setState(
+      'reconnecting',
+      t.__(
+        'The connection to %1 was lost. Reconnecting in %2 s (attempt %3 of %4)…',
+        this._profile.title,
+        Math.max(1, Math.round(delay / 1000)),
+        this._attempt,
+        max
+      ),
+      [{ label: t.__('Reconnect now'), action: () => this.reconnect() }]
+    );
+    clearTimeout(this._reconnectTimer);
+    this._reconnectTimer = setTimeout(() => {
+      if (this._state === 'reconnecting' && !this._rfb) void this._connect();
+    }, delay);
+  }
+
+  private async _onRemoteClipboard(text: string): Promise<void> {
+    this._remoteClipboard = text;
+    this._sentClipboard = text;
+    this._clipboardChanged.emit(text);
+    try {
+      // Where the browser allows it, the desktop's copy lands on the system clipboard.
+      await navigator.clipboard.writeText(text);
+      this._browserClipboard = text;
+    } catch {
+      // Not permitted (or not focused): the clipboard panel has it.
+    }
+  }
+
+  /**
+   * Reads the browser's clipboard when the page is allowed to without asking, and gives it to
+   * the desktop if it changed. Without that permission the clipboard panel does it by hand.
+   */
+  private async _syncClipboardFromBrowser(): Promise<void> {
+    if (!this._rfb || this._state !== 'connected' || this._settings.viewOnly) return;
+    try {
+      const status = await navigator.permissions.query({
+        name: 'clipboard-read' as PermissionName
+      });
+      if (status.state !== 'granted') return;
+      const text = await navigator.clipboard.readText();
+      if (text && text !== this._browserClipboard && text !== this._sentClipboard) {
+        this._browserClipboard = text;
+        this.pasteToDesktop(text);
+      }
+    } catch {
+      // No clipboard access here.
+    }
+  }
+
+  private async _onFullscreenChange(): Promise<void> {
+    const kb = (navigator as Navigator & { keyboard?: { lock?(): Promise<void>; unlock?(): void } })
+      .keyboard;
+    if (this.isFullscreen) {
+      // In fullscreen, Chromium lets a page have the keys it normally keeps (Ctrl+W, Alt+Tab).
+      await kb?.lock?.().catch(() => undefined);
+      this._rfb?.focus({ preventScroll: true });
+    } else {
+      kb?.unlock?.();
+    }
+    this._resizer.schedule();
+    this._stateChanged.emit(this._state);
   }
 
   private _showEnded(s: Session): void {
     const t = this._trans;
-    const restart = { label: t.__('Restart'), action: () => this._restart() };
+    const actions: DesktopWidget.IAction[] = [
+      { label: t.__('Restart'), action: () => this.restart() }
+    ];
     const exit = s.exit;
     let text: string;
     if (exit?.code === 'replaced' && exit.replacedBy) {
       text = t.__('This desktop was replaced by %1.', exit.replacedBy.title);
+      const by = exit.replacedBy;
+      actions.unshift({
+        label: t.__('Go to %1', by.title),
+        action: () => this._goTo.emit({ profile: by.profile, session: by.session })
+      });
     } else if (exit) {
       text = exit.message;
     } else {
       text = t.__('%1 has ended.', this._profile.title);
     }
-    this._setState(s.state === 'failed' ? 'failed' : 'ended', text, [restart]);
+    this._setState(s.state === 'failed' ? 'failed' : 'ended', text, actions);
     if (s.state === 'failed') void this._showLog(s.id);
+  }
+
+  /** Asks the plugin to show another session (the one that replaced this one). */
+  get goTo(): ISignal<this, { profile: string; session: string }> {
+    return this._goTo;
   }
 
   private async _showError(err: unknown): Promise<void> {
     const message =
       err instanceof Error ? err.message : this._trans.__('The desktop could not be started.');
     this._setState('failed', message, [
-      { label: this._trans.__('Retry'), action: () => this._restart() }
+      { label: this._trans.__('Retry'), action: () => this.restart() }
     ]);
     this._ready.resolve();
     const session = err instanceof DesktopsError ? err.session : undefined;
     if (session) {
-      this._session = session;
+      this._setSession(session);
       await this._showLog(session.id);
     }
   }
@@ -229,10 +567,13 @@ export class DesktopWidget extends Widget {
     try {
       const log = await this._api.log(id);
       if (!log.text.trim() || this.isDisposed) return;
+      this._overlay.querySelector(`.${LOG_CLASS}`)?.previousElementSibling?.remove();
+      this._overlay.querySelector(`.${LOG_CLASS}`)?.remove();
       const pre = document.createElement('pre');
       pre.className = LOG_CLASS;
       pre.textContent = log.text.split('\n').slice(-40).join('\n');
       const label = document.createElement('p');
+      label.className = DETAIL_CLASS;
       label.textContent = this._trans.__('The end of the session log:');
       this._overlay.append(label, pre);
     } catch {
@@ -240,26 +581,41 @@ export class DesktopWidget extends Widget {
     }
   }
 
-  private _restart(): void {
-    this._disconnect();
-    this._session = null;
-    this._started = true;
-    void this._start();
+  private _setSession(s: Session | null): void {
+    const changed = (s?.id ?? null) !== (this._session?.id ?? null);
+    this._session = s;
+    if (changed) this._sessionChanged.emit(s);
   }
 
   private _disconnect(): void {
     const rfb = this._rfb;
     this._rfb = null;
+    this._clearTimers();
+    this._startAttempt++;
     if (rfb) rfb.disconnect();
     this._screen.replaceChildren();
+  }
+
+  private _clearTimers(): void {
+    clearInterval(this._tick);
+    clearTimeout(this._startTimer);
+    clearTimeout(this._connectTimer);
+    clearTimeout(this._reconnectTimer);
+  }
+
+  private _setMessage(text: string): void {
+    const p = this._overlay.querySelector(`.${MESSAGE_CLASS}`);
+    if (p) p.textContent = text;
+    this._statusText = text;
   }
 
   private _setState(
     state: DesktopWidget.State,
     text: string,
-    actions: { label: string; action: () => void }[] = []
+    actions: DesktopWidget.IAction[] = []
   ): void {
     this._state = state;
+    this._statusText = text;
     this.node.dataset.state = state;
     this._overlay.replaceChildren();
     this._overlay.hidden = state === 'connected';
@@ -287,31 +643,63 @@ export class DesktopWidget extends Widget {
   private readonly _api: DesktopsAPI;
   private readonly _profile: Pick<Profile, 'id' | 'title' | 'description'>;
   private readonly _trans: TranslationBundle;
-  private readonly _options: DesktopWidget.IDisplayOptions;
+  private _settings: IDesktopSettings;
+  private readonly _open?: string;
+  private _attach?: string;
   private readonly _screen: HTMLDivElement;
   private readonly _overlay: HTMLDivElement;
   private readonly _ready = new PromiseDelegate<void>();
   private readonly _stateChanged = new Signal<this, DesktopWidget.State>(this);
+  private readonly _sessionChanged = new Signal<this, Session | null>(this);
+  private readonly _clipboardChanged = new Signal<this, string>(this);
+  private readonly _goTo = new Signal<this, { profile: string; session: string }>(this);
+  private readonly _resizer: RemoteResizer;
+  private readonly _resizeObserver: ResizeObserver;
   private _rfb: RFB | null = null;
   private _session: Session | null = null;
   private _started = false;
   private _state: DesktopWidget.State = 'idle';
+  private _statusText = '';
+  private _attempt = 0;
+  private _startAttempt = 0;
+  private _remoteClipboard = '';
+  private _sentClipboard = '';
+  private _browserClipboard = '';
+  private _tick?: ReturnType<typeof setInterval>;
+  private _startTimer?: ReturnType<typeof setTimeout>;
+  private _connectTimer?: ReturnType<typeof setTimeout>;
+  private _reconnectTimer?: ReturnType<typeof setTimeout>;
 }
 
 export namespace DesktopWidget {
   export type State =
-    'idle' | 'starting' | 'connecting' | 'connected' | 'disconnected' | 'ended' | 'failed';
+    | 'idle'
+    | 'starting'
+    | 'connecting'
+    | 'connected'
+    | 'reconnecting'
+    | 'disconnected'
+    | 'ended'
+    | 'failed';
 
-  export interface IDisplayOptions {
-    /** `remote`: the desktop follows the tab's size; `scale`: the picture is scaled; `none`. */
-    resize: 'remote' | 'scale' | 'none';
+  export interface IAction {
+    label: string;
+    action: () => void;
   }
 
   export interface IOptions {
     api: DesktopsAPI;
     profile: Pick<Profile, 'id' | 'title' | 'description'>;
-    options?: Partial<IDisplayOptions>;
+    settings?: Partial<IDesktopSettings>;
     translator?: ITranslator;
+    /** Attach to this running session instead of starting one (a restored tab). */
+    session?: string;
+    /** A file for the application ("Open in"), relative to the Jupyter root. */
+    open?: string;
+    /** The largest desktop to ask for. */
+    maxGeometry?: { width: number; height: number };
+    /** The tab's name in the saved layout (a restored tab keeps its old one). */
+    key?: string;
   }
 }
 
@@ -323,9 +711,8 @@ namespace Private {
     return Math.max(2, Math.floor(n / 2) * 2);
   }
 
-  export function applyOptions(rfb: RFB, o: DesktopWidget.IDisplayOptions): void {
-    rfb.resizeSession = o.resize === 'remote';
-    rfb.scaleViewport = o.resize === 'scale';
-    rfb.clipViewport = o.resize === 'none';
+  /** Failures that a later attempt may not have: no network, proxy or server restarting. */
+  export function isTransient(err: DesktopsError): boolean {
+    return err.code === 'network' || [502, 503, 504].includes(err.status);
   }
 }

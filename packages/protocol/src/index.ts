@@ -86,6 +86,15 @@ export const Profile = Type.Object({
 
 export const ProfileList = Type.Object({ profiles: Type.Array(Profile) });
 
+/**
+ * Whether a file name has one of a profile's `fileTypes` (".nc"; compared without case). The
+ * file browser offers "Open in" by it, and the daemon checks it again.
+ */
+export function matchesFileType(name: string, fileTypes: readonly string[]): boolean {
+  const lower = name.toLowerCase();
+  return fileTypes.some(t => lower.endsWith(t.toLowerCase()) && lower.length > t.length);
+}
+
 export const SessionState = Type.Union([
   Type.Literal('starting'),
   Type.Literal('running'),

@@ -1,0 +1,134 @@
+// DesktopWidget's states and messages, against the real daemon (its Fastify app on loopback,
+// token mode, real Xtigervnc sessions) and a happy-dom document. What needs a real browser
+// (noVNC drawing, clipboard, keys) is tested in ui-tests/ with Chromium.
+import { win } from './test-dom'; // first: Lumino reads the DOM as it loads
+import { ServerConnection } from '@jupyterlab/services';
+import { Widget } from '@lumino/widgets';
+import { mkdtempSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../../daemon/src/app';
+import {
+  MINIMAL_SESSION,
+  startDaemon,
+  writeProfile,
+  type ITestDaemon
+} from '../../../daemon/test/helpers';
+
+const TOKEN = 'widget-test-token-0123456789';
+let d: ITestDaemon;
+let tcp: FastifyInstance;
+let api: import('./api').DesktopsAPI;
+let DesktopWidget: typeof import('./widget').DesktopWidget;
+
+beforeAll(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'desktops-widget-'));
+  writeProfile(dir, 'test-quick-exit', 'echo "this app gives up" >&2\nexit 4', {
+    title: 'Quits <i>fast</i>'
+  });
+  writeProfile(dir, 'test-min', MINIMAL_SESSION);
+  d = await startDaemon([dir], { token: TOKEN });
+  // The same daemon's sessions, served on loopback TCP as a browser reaches them.
+  tcp = await buildApp({ profiles: d.profiles, sessions: d.sessions, token: TOKEN });
+  await tcp.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = tcp.server.address() as AddressInfo;
+  const { DesktopsAPI } = await import('./api');
+  ({ DesktopWidget } = await import('./widget'));
+  api = new DesktopsAPI(
+    ServerConnection.makeSettings({
+      baseUrl: `http://127.0.0.1:${port}/`,
+      wsUrl: `ws://127.0.0.1:${port}/`,
+      token: TOKEN,
+      fetch: (...a: Parameters<typeof fetch>) => fetch(...a)
+    })
+  );
+});
+afterAll(async () => {
+  await tcp?.close();
+  await d?.close();
+  await win.happyDOM.close();
+});
+
+function mount(w: Widget): void {
+  Widget.attach(w, document.body as unknown as HTMLElement);
+}
+
+const message = (w: Widget): string | null | undefined =>
+  w.node.querySelector('.jp-Desktops-message')?.textContent;
+const buttons = (w: Widget): string[] =>
+  [...w.node.querySelectorAll('.jp-Desktops-actions button')].map(b => b.textContent ?? '');
+
+describe('DesktopWidget with the real daemon', () => {
+  it('a start that fails says why, as text, with the log and Retry', async () => {
+    const w = new DesktopWidget({
+      api,
+      profile: { id: 'test-quick-exit', title: 'Quits <i>fast</i>', description: '' }
+    });
+    Object.defineProperty(w.node, 'clientWidth', { value: 800 });
+    Object.defineProperty(w.node, 'clientHeight', { value: 600 });
+    mount(w);
+    w.update();
+    await w.ready;
+    await expect
+      .poll(() => w.node.querySelector('.jp-Desktops-log')?.textContent)
+      .toContain('this app gives up');
+    expect(w.state).toBe('failed');
+    expect(message(w)).toMatch(/^Quits <i>fast<\/i> did not start: its start script exited/);
+    expect(w.node.querySelector('.jp-Desktops-message i')).toBeNull();
+    expect(buttons(w)).toEqual(['Retry']);
+    w.dispose();
+  });
+
+  it('a restored tab whose desktop is gone offers a new one instead of starting it', async () => {
+    const w = new DesktopWidget({
+      api,
+      profile: { id: 'xfce', title: 'XFCE', description: '' },
+      session: 'AAAAAAAAAAAAAAAA'
+    });
+    Object.defineProperty(w.node, 'clientWidth', { value: 800 });
+    mount(w);
+    w.update();
+    await w.ready;
+    expect(w.state).toBe('ended');
+    expect(message(w)).toBe('This XFCE desktop is no longer running.');
+    expect(buttons(w)).toEqual(['Start a new one']);
+    expect(d.sessions.live()).toEqual([]);
+    w.dispose();
+  });
+
+  it('a replaced desktop names its successor and offers to go to it', async () => {
+    const first = await d.sessions.start('test-min', { width: 640, height: 480 });
+    const second = await d.sessions.start('test-min', { width: 640, height: 480 });
+    const w = new DesktopWidget({
+      api,
+      profile: { id: 'test-min', title: 'Test test-min', description: '' },
+      session: first.id
+    });
+    Object.defineProperty(w.node, 'clientWidth', { value: 800 });
+    const wanted: unknown[] = [];
+    w.goTo.connect((_, target) => wanted.push(target));
+    mount(w);
+    w.update();
+    await w.ready;
+    expect(message(w)).toBe('This desktop was replaced by Test test-min.');
+    expect(buttons(w)).toEqual(['Go to Test test-min', 'Restart']);
+    (w.node.querySelector('.jp-Desktops-actions button') as HTMLButtonElement).click();
+    expect(wanted).toEqual([{ profile: 'test-min', session: second.id }]);
+    w.dispose();
+    await d.sessions.stop(second.id);
+  });
+
+  it('settings apply to the tab at once', () => {
+    const w = new DesktopWidget({
+      api,
+      profile: { id: 'xfce', title: 'XFCE', description: '' }
+    });
+    w.setSettings({ resize: 'scale', quality: 3 });
+    expect(w.settings).toMatchObject({ resize: 'scale', quality: 3 });
+    expect(w.node.dataset.resize).toBe('scale');
+    w.dispose();
+  });
+});

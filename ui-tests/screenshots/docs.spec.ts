@@ -1,0 +1,49 @@
+// The README's screenshots, in Lab's light and dark themes.
+import { expect, test, type Page } from '@playwright/test';
+import { join } from 'node:path';
+import { desktopTab, newNotebook, openLab, tile, waitForDesktop } from '../tests/helpers';
+
+const DOCS = join(__dirname, '..', '..', 'docs');
+
+async function setTheme(page: Page, theme: 'JupyterLab Light' | 'JupyterLab Dark'): Promise<void> {
+  await page.locator('.lm-MenuBar-itemLabel', { hasText: /^Settings$/ }).click();
+  await page.locator('.lm-Menu-itemLabel', { hasText: /^Theme$/ }).click();
+  await page.locator('.lm-Menu-itemLabel', { hasText: new RegExp(`^${theme}$`) }).click();
+  await expect(page.locator('body')).toHaveAttribute('data-jp-theme-name', theme);
+}
+
+test('dark: XFCE beside a notebook', async ({ page }) => {
+  await openLab(page);
+  await setTheme(page, 'JupyterLab Dark');
+  await tile(page, 'XFCE').click();
+  const xfce = await desktopTab(page, 'XFCE');
+  await waitForDesktop(page, xfce.panel);
+  // A notebook in the left half.
+  await newNotebook(page);
+  await page.keyboard.type('import xarray as xr\nds = xr.open_dataset("data/temperature.nc")');
+  const nbTab = page.locator('#jp-main-dock-panel .lm-TabBar-tab', { hasText: 'Untitled' }).first();
+  const dock = (await page.locator('#jp-main-dock-panel').boundingBox())!;
+  const from = (await nbTab.boundingBox())!;
+  await page.mouse.move(from.x + from.width / 2, from.y + from.height / 2);
+  await page.mouse.down();
+  for (let i = 1; i <= 20; i++) {
+    await page.mouse.move(from.x + ((dock.x + 30 - from.x) * i) / 20, dock.y + dock.height / 2);
+  }
+  await page.mouse.up();
+  await xfce.tab.click();
+  await page.waitForTimeout(3000);
+  await page.screenshot({ path: join(DOCS, 'screenshot-dark.png') });
+  await setTheme(page, 'JupyterLab Light');
+});
+
+test('light: the toolbar and its keyboard menu', async ({ page }) => {
+  await openLab(page);
+  await tile(page, 'XFCE').click();
+  const xfce = await desktopTab(page, 'XFCE');
+  await waitForDesktop(page, xfce.panel);
+  await page.waitForTimeout(2000);
+  await xfce.panel.locator('..').locator('[data-command="desktops:send-keys"]').click();
+  await page.locator('.lm-Menu').waitFor();
+  await page.screenshot({ path: join(DOCS, 'screenshot-light.png') });
+  await page.keyboard.press('Escape');
+});
