@@ -121,6 +121,32 @@ describe('DesktopWidget with the real daemon', () => {
     await d.sessions.stop(second.id);
   });
 
+  it('"stop on close": closing the tab stops its desktop; without it, the desktop stays', async () => {
+    for (const stopOnClose of [false, true]) {
+      const s = await d.sessions.start('test-min', { width: 640, height: 480 });
+      const w = new DesktopWidget({
+        api,
+        profile: { id: 'test-min', title: 'Test test-min', description: '' },
+        session: s.id
+      });
+      w.setSettings({ stopOnClose });
+      Object.defineProperty(w.node, 'clientWidth', { value: 800 });
+      mount(w);
+      w.update();
+      await w.ready;
+      expect(w.session?.id).toBe(s.id);
+      w.dispose();
+      if (stopOnClose) {
+        await expect.poll(() => d.sessions.get(s.id)?.state, { timeout: 10_000 }).toBe('exited');
+        expect(d.sessions.get(s.id)?.exit?.code).toBe('stopped');
+      } else {
+        await new Promise(r => setTimeout(r, 500));
+        expect(d.sessions.get(s.id)?.state).toBe('running');
+        await d.sessions.stop(s.id);
+      }
+    }
+  });
+
   it('settings apply to the tab at once', () => {
     const w = new DesktopWidget({
       api,
