@@ -147,6 +147,27 @@ describe('DesktopWidget with the real daemon', () => {
     }
   });
 
+  it('attaching to a desktop that is still starting waits for it instead of calling it ended', async () => {
+    const starting = d.sessions.start('test-min', { width: 640, height: 480 });
+    const s = await expect
+      .poll(() => d.sessions.list().find(x => x.state === 'starting'), { interval: 5 })
+      .toBeDefined()
+      .then(() => d.sessions.list().find(x => x.state === 'starting')!);
+    const w = new DesktopWidget({
+      api,
+      profile: { id: 'test-min', title: 'Test test-min', description: '' },
+      session: s.id
+    });
+    Object.defineProperty(w.node, 'clientWidth', { value: 800 });
+    mount(w);
+    w.update();
+    await w.ready;
+    expect(w.session).toMatchObject({ id: s.id, state: 'running' });
+    expect(w.state).not.toBe('ended');
+    w.dispose();
+    await d.sessions.stop((await starting).id);
+  });
+
   it('settings apply to the tab at once', () => {
     const w = new DesktopWidget({
       api,

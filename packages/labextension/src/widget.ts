@@ -268,7 +268,13 @@ export class DesktopWidget extends Widget {
       this._attach = undefined;
       this._setState('connecting', t.__('Reconnecting to %1…', this._profile.title));
       try {
-        const s = await this._api.session(id);
+        let s = await this._api.session(id);
+        // Another tab may still be starting it: wait for it to run (or end).
+        for (let i = 0; s.state === 'starting' && i < this._settings.startTimeout * 2; i++) {
+          await new Promise(r => setTimeout(r, 500));
+          if (this.isDisposed) return;
+          s = await this._api.session(id);
+        }
         this._setSession(s);
         if (s.state === 'running') {
           this._ready.resolve();
