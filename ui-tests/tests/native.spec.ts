@@ -482,3 +482,17 @@ test('start feedback: progress, a time-out with the log and Retry, and an unreac
   }
   void request;
 });
+
+test('without the desktops service, Lab says why instead of showing no tiles (proxy answer simulated)', async ({
+  page
+}) => {
+  await page.route(/\/desktops\/api\/profiles(\?[^/]*)?$/, route =>
+    route.fulfill({ status: 502, contentType: 'text/html', body: '<h1>Bad Gateway</h1>' })
+  );
+  const s = stack();
+  await page.goto(`${s.base}lab/workspaces/no-service-${Date.now()}?token=${s.token}`);
+  await expect(page.locator('.jp-Notification-Toast-warning, .Toastify__toast')).toContainText(
+    'Desktops are not available: The desktops service did not start (HTTP 502).'
+  );
+  await expect(page.locator('.jp-LauncherCard-label', { hasText: /^XFCE$/ })).toHaveCount(0);
+});

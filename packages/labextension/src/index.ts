@@ -13,6 +13,7 @@ import {
   Dialog,
   ICommandPalette,
   MainAreaWidget,
+  Notification,
   showDialog,
   showErrorMessage,
   WidgetTracker
@@ -152,8 +153,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
       return changed;
     };
     const profilesLoaded = refresh().catch(err => {
-      // No tiles without the daemon; the console says why for admins.
-      console.warn(`jupyterlab-desktops: no desktop profiles: ${(err as Error).message}`);
+      // No tiles without the daemon: say why, rather than leave the launcher silently empty.
+      const why = (err as Error).message;
+      console.warn(`jupyterlab-desktops: no desktop profiles: ${why}`);
+      Notification.warning(trans.__('Desktops are not available: %1', why), {
+        autoClose: false
+      });
       return false;
     });
 
