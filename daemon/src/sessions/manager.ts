@@ -15,8 +15,11 @@ import { GEOMETRY, type ExitReason, type Session } from '@jupyterlab-desktops/pr
 import type { IResolvedProfile, ProfileStore } from '../profiles.js';
 import { isAlive, MARKER_VAR, RUNTIME_VAR, signalGroup, sleep, sweepMarked } from './procs.js';
 import { checkGl, meetsGl } from './gl.js';
-import { OpenError, resolveOpen, type IOpenFile } from './open.js';
+import { SessionError } from './errors.js';
+import { resolveOpen, type IOpenFile } from './open.js';
 import { readDisplay, writeXauthority, xvncArgs } from './xvnc.js';
+
+export { SessionError } from './errors.js';
 
 export interface ISessionManagerOptions {
   profiles: ProfileStore;
@@ -48,18 +51,6 @@ export interface ISessionManagerOptions {
   passEnv?: string[];
   /** The user's Jupyter root: files given to applications ("Open in") must lie inside it. */
   rootDir?: string;
-}
-
-/** A failure with a precise error code for the HTTP layer. */
-export class SessionError extends Error {
-  constructor(
-    readonly code:
-      'not-found' | 'profile-unavailable' | 'start-failed' | 'bad-request' | 'too-many-sessions',
-    message: string,
-    readonly session?: Session
-  ) {
-    super(message);
-  }
 }
 
 interface IRecord {
@@ -275,15 +266,8 @@ export class SessionManager extends EventEmitter {
       );
     }
     // Checked before anything is replaced: a refused file changes nothing.
-    let file: IOpenFile | undefined;
-    if (open !== undefined) {
-      try {
-        file = await resolveOpen(p, this._o.rootDir, open);
-      } catch (err) {
-        if (err instanceof OpenError) throw new SessionError(err.code, err.message);
-        throw err;
-      }
-    }
+    const file: IOpenFile | undefined =
+      open === undefined ? undefined : await resolveOpen(p, this._o.rootDir, open);
     const width = this._clamp(
       geometry.width,
       GEOMETRY.minWidth,

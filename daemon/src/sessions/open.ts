@@ -6,16 +6,7 @@
 import { realpath, stat } from 'node:fs/promises';
 import { extname, isAbsolute, join, relative, sep } from 'node:path';
 import { matchesFileType, type Profile } from '@jupyterlab-desktops/protocol';
-
-/** A refusal: `code` maps to the HTTP status, `message` is the sentence the user reads. */
-export class OpenError extends Error {
-  constructor(
-    readonly code: 'bad-request' | 'not-found',
-    message: string
-  ) {
-    super(message);
-  }
-}
+import { SessionError } from './errors.js';
 
 export interface IOpenFile {
   /** The absolute, symlink-free path the application gets. */
@@ -26,7 +17,7 @@ export interface IOpenFile {
 
 /**
  * Resolves `path` (relative to `root`, as the Jupyter contents API names files) for `profile`.
- * Throws OpenError with a sentence when the profile opens no files, the type is not one it
+ * Throws SessionError with a sentence when the profile opens no files, the type is not one it
  * declares, or the file is missing, not a regular file, or outside the root.
  */
 export async function resolveOpen(
@@ -38,14 +29,14 @@ export async function resolveOpen(
   const rel = path.replace(/^\/+/, '');
   const shown = JSON.stringify(rel);
   if (!profile.fileTypes.length) {
-    throw new OpenError('bad-request', `${profile.title} does not open files`);
+    throw new SessionError('bad-request', `${profile.title} does not open files`);
   }
   if (rel === '' || rel.includes('\0') || isAbsolute(rel)) {
-    throw new OpenError('bad-request', `${shown} is not a file path in your Jupyter root`);
+    throw new SessionError('bad-request', `${shown} is not a file path in your Jupyter root`);
   }
   if (!matchesFileType(rel, profile.fileTypes)) {
     const ext = extname(rel) || 'a file without an extension';
-    throw new OpenError(
+    throw new SessionError(
       'bad-request',
       `${profile.title} opens ${profile.fileTypes.join(', ')} files, not ${ext} (${shown})`
     );
@@ -54,21 +45,21 @@ export async function resolveOpen(
   try {
     realRoot = await realpath(root);
   } catch {
-    throw new OpenError('not-found', `The Jupyter root ${root} does not exist`);
+    throw new SessionError('not-found', `The Jupyter root ${root} does not exist`);
   }
   let absolute: string;
   try {
     absolute = await realpath(join(realRoot, rel));
   } catch {
-    throw new OpenError('not-found', `There is no file ${shown} in your Jupyter root`);
+    throw new SessionError('not-found', `There is no file ${shown} in your Jupyter root`);
   }
   const inside = relative(realRoot, absolute);
   if (inside === '' || inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) {
-    throw new OpenError('bad-request', `${shown} lies outside your Jupyter root`);
+    throw new SessionError('bad-request', `${shown} lies outside your Jupyter root`);
   }
   const st = await stat(absolute);
   if (!st.isFile()) {
-    throw new OpenError('bad-request', `${shown} is not a regular file`);
+    throw new SessionError('bad-request', `${shown} is not a regular file`);
   }
   return { absolute, path: rel };
 }

@@ -22,7 +22,7 @@ import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { ILauncher } from '@jupyterlab/launcher';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
-import { ITranslator, nullTranslator, type TranslationBundle } from '@jupyterlab/translation';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import {
   expandIcon,
   imageIcon,
@@ -37,7 +37,7 @@ import { Menu } from '@lumino/widgets';
 import { DesktopsAPI } from './api';
 import { showClipboardPanel } from './clipboard';
 import { findCombo, KEY_COMBOS } from './keys';
-import { DEFAULT_SETTINGS, QUALITY_PRESETS, readSettings, type IDesktopSettings } from './settings';
+import { DEFAULT_SETTINGS, readSettings, type IDesktopSettings } from './settings';
 import { DesktopsStatus } from './statusbar';
 import { populateToolbar } from './toolbar';
 import { DesktopWidget } from './widget';
@@ -226,10 +226,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         },
         trans
       );
-      content.sessionChanged.connect(() => {
-        void tracker.save(tab);
-        updateStatus();
-      });
+      content.sessionChanged.connect(() => void tracker.save(tab));
       content.stateChanged.connect(updateStatus);
       content.goTo.connect((_, target) => void commands.execute(CommandIDs.open, target));
       tab.disposed.connect(updateStatus);
@@ -422,10 +419,17 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     });
 
+    // The toolbar's quality menu: JPEG quality levels (0-9) for slow to fast networks.
+    const qualityPresets = [
+      { label: trans.__('Low Quality (fastest)'), quality: 2 },
+      { label: trans.__('Medium Quality'), quality: 5 },
+      { label: trans.__('High Quality'), quality: 7 },
+      { label: trans.__('Best Quality'), quality: 9 }
+    ];
     commands.addCommand(CommandIDs.quality, {
       label: args => {
-        const preset = QUALITY_PRESETS.find(q => q.quality === args.quality);
-        return preset ? Private.qualityLabel(preset.label, trans) : trans.__('Picture Quality…');
+        const preset = qualityPresets.find(q => q.quality === args.quality);
+        return preset?.label ?? trans.__('Picture Quality…');
       },
       caption: trans.__('Picture quality: lower is faster on slow networks'),
       icon: args => (typeof args.quality === 'number' ? undefined : settingsIcon),
@@ -444,7 +448,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         const tab = tabOf(args);
         if (!tab) return;
         const menu = new Menu({ commands });
-        for (const q of QUALITY_PRESETS) {
+        for (const q of qualityPresets) {
           menu.addItem({ command: CommandIDs.quality, args: { quality: q.quality } });
         }
         Private.openBelow(menu, tab, CommandIDs.quality);
@@ -508,19 +512,6 @@ namespace Private {
   export function selectedFile(browser: IDefaultFileBrowser | null): string | undefined {
     const item = browser?.selectedItems().next();
     return item && !item.done && item.value.type !== 'directory' ? item.value.path : undefined;
-  }
-
-  export function qualityLabel(label: string, trans: TranslationBundle): string {
-    switch (label) {
-      case 'Low':
-        return trans.__('Low Quality (fastest)');
-      case 'Medium':
-        return trans.__('Medium Quality');
-      case 'High':
-        return trans.__('High Quality');
-      default:
-        return trans.__('Best Quality');
-    }
   }
 
   /** Opens a menu under the tab's toolbar button for `command`. */

@@ -12,18 +12,7 @@ describe('readSettings', () => {
   });
 
   it('takes valid values and drops invalid ones, field by field', () => {
-    expect(
-      readSettings({
-        resize: 'scale',
-        quality: 9,
-        compression: 0,
-        viewOnly: true,
-        stopOnClose: true,
-        reconnectAttempts: 0,
-        dotCursor: true,
-        startTimeout: 5
-      })
-    ).toEqual({
+    const valid = {
       resize: 'scale',
       quality: 9,
       compression: 0,
@@ -32,7 +21,8 @@ describe('readSettings', () => {
       reconnectAttempts: 0,
       dotCursor: true,
       startTimeout: 5
-    });
+    };
+    expect(readSettings(valid)).toEqual(valid);
     expect(
       readSettings({
         resize: 'stretch',

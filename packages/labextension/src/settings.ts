@@ -84,11 +84,3 @@ export function rfbProperties(s: IDesktopSettings): {
     showDotCursor: s.dotCursor
   };
 }
-
-/** Quick settings for the tab toolbar's quality menu: label -> quality level. */
-export const QUALITY_PRESETS: readonly { label: string; quality: number }[] = [
-  { label: 'Low', quality: 2 },
-  { label: 'Medium', quality: 5 },
-  { label: 'High', quality: 7 },
-  { label: 'Best', quality: 9 }
-];

@@ -54,27 +54,24 @@ export class DesktopWidget extends Widget {
     this.node.append(this._screen, this._overlay);
     this.node.tabIndex = -1;
 
-    this._resizer = new RemoteResizer(
-      {
-        available: () =>
-          this.isVisible
-            ? { width: this._screen.clientWidth, height: this._screen.clientHeight }
-            : { width: 0, height: 0 },
-        current: () => {
-          const c = this._screen.querySelector('canvas');
-          return this._rfb && this._state === 'connected' && c
-            ? { width: c.width, height: c.height }
-            : null;
-        },
-        request: () => {
-          // noVNC sends its screen's size; only while the flag is set.
-          if (!this._rfb) return;
-          this._rfb.resizeSession = true;
-          this._rfb.resizeSession = false;
-        }
+    this._resizer = new RemoteResizer({
+      available: () =>
+        this.isVisible
+          ? { width: this._screen.clientWidth, height: this._screen.clientHeight }
+          : { width: 0, height: 0 },
+      current: () => {
+        const c = this._screen.querySelector('canvas');
+        return this._rfb && this._state === 'connected' && c
+          ? { width: c.width, height: c.height }
+          : null;
       },
-      options.maxGeometry ? { max: options.maxGeometry } : {}
-    );
+      request: () => {
+        // noVNC sends its screen's size; only while the flag is set.
+        if (!this._rfb) return;
+        this._rfb.resizeSession = true;
+        this._rfb.resizeSession = false;
+      }
+    });
     this._resizeObserver = new ResizeObserver(() => this._resizer.schedule());
     this._resizeObserver.observe(this.node);
     this.node.addEventListener('focusin', this);
@@ -124,7 +121,7 @@ export class DesktopWidget extends Widget {
 
   /** A short status line for toolbars and the status bar ("Reconnecting (2/8)…"). */
   get statusText(): string {
-    return this._statusText;
+    return this._overlay.querySelector(`.${MESSAGE_CLASS}`)?.textContent ?? '';
   }
 
   get settings(): Readonly<IDesktopSettings> {
@@ -201,7 +198,7 @@ export class DesktopWidget extends Widget {
   pasteToDesktop(text: string): void {
     if (!this._rfb || this._settings.viewOnly) return;
     this._rfb.clipboardPasteFrom(text);
-    this._sentClipboard = text;
+    this._sharedClipboard = text;
   }
 
   handleEvent(event: Event): void {
@@ -481,12 +478,11 @@ export class DesktopWidget extends Widget {
 
   private async _onRemoteClipboard(text: string): Promise<void> {
     this._remoteClipboard = text;
-    this._sentClipboard = text;
+    this._sharedClipboard = text;
     this._clipboardChanged.emit(text);
     try {
       // Where the browser allows it, the desktop's copy lands on the system clipboard.
       await navigator.clipboard.writeText(text);
-      this._browserClipboard = text;
     } catch {
       // Not permitted (or not focused): the clipboard panel has it.
     }
@@ -504,10 +500,7 @@ export class DesktopWidget extends Widget {
       });
       if (status.state !== 'granted') return;
       const text = await navigator.clipboard.readText();
-      if (text && text !== this._browserClipboard && text !== this._sentClipboard) {
-        this._browserClipboard = text;
-        this.pasteToDesktop(text);
-      }
+      if (text && text !== this._sharedClipboard) this.pasteToDesktop(text);
     } catch {
       // No clipboard access here.
     }
@@ -612,7 +605,6 @@ export class DesktopWidget extends Widget {
   private _setMessage(text: string): void {
     const p = this._overlay.querySelector(`.${MESSAGE_CLASS}`);
     if (p) p.textContent = text;
-    this._statusText = text;
   }
 
   private _setState(
@@ -621,7 +613,6 @@ export class DesktopWidget extends Widget {
     actions: DesktopWidget.IAction[] = []
   ): void {
     this._state = state;
-    this._statusText = text;
     this.node.dataset.state = state;
     this._overlay.replaceChildren();
     this._overlay.hidden = state === 'connected';
@@ -665,12 +656,11 @@ export class DesktopWidget extends Widget {
   private _session: Session | null = null;
   private _started = false;
   private _state: DesktopWidget.State = 'idle';
-  private _statusText = '';
   private _attempt = 0;
   private _startAttempt = 0;
   private _remoteClipboard = '';
-  private _sentClipboard = '';
-  private _browserClipboard = '';
+  /** The text last carried between the desktop and the browser, either way. */
+  private _sharedClipboard = '';
   private _tick?: ReturnType<typeof setInterval>;
   private _startTimer?: ReturnType<typeof setTimeout>;
   private _connectTimer?: ReturnType<typeof setTimeout>;
@@ -702,8 +692,6 @@ export namespace DesktopWidget {
     session?: string;
     /** A file for the application ("Open in"), relative to the Jupyter root. */
     open?: string;
-    /** The largest desktop to ask for. */
-    maxGeometry?: { width: number; height: number };
     /** The tab's name in the saved layout (a restored tab keeps its old one). */
     key?: string;
   }
