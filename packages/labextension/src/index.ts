@@ -170,13 +170,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
           trans
         })
       : null;
-    const updateStatus = (): void => {
-      if (!status) return;
-      api
-        .sessions()
-        .then(s => status.setSessions(s))
-        .catch(() => status.setSessions([]));
-    };
+    const updateStatus = (): void => status?.refresh();
     if (status && statusBar) {
       statusBar.registerStatusItem('jupyterlab-desktops:status', {
         item: status,

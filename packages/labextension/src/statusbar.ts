@@ -36,6 +36,14 @@ export class DesktopsStatus extends Widget {
     this.setHidden(running.length === 0);
   }
 
+  /** Asks the daemon again which desktops run. */
+  refresh(): void {
+    this._options
+      .sessions()
+      .then(s => this.setSessions(s))
+      .catch(() => this.setSessions([]));
+  }
+
   async openMenu(): Promise<void> {
     const { commands, show, trans } = this._options;
     const sessions = (await this._options.sessions()).filter(
