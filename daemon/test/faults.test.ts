@@ -31,6 +31,8 @@ function profiles(): string {
   const dir = tmp('desktops-profiles-');
   chmodSync(dir, 0o755);
   writeProfile(dir, 'test-min', 'echo "display=$DISPLAY"\nexec sleep 600', { title: 'Minimal' });
+  // An X client as its session, like a desktop's: it ends when its display goes.
+  writeProfile(dir, 'test-xclient', 'exec xprop -root -spy >/dev/null', { title: 'XClient' });
   writeProfile(dir, 'test-exit0', 'echo "test-exit0: nothing to do"\nexit 0', { title: 'Exit0' });
   writeProfile(dir, 'test-exit1', 'echo "test-exit1: broken" >&2\nexit 1', { title: 'Exit1' });
   return dir;
@@ -71,6 +73,40 @@ describe('faults inside a session', () => {
     expect(await sessionPids(s.id)).toEqual([]);
     const next = await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' });
     expect(next.json.state).toBe('running');
+  });
+
+  // Which process Node reaps first is not up to us: the X server must be named either way.
+  for (const order of ['the X server alone', 'the session first, then the X server'] as const) {
+    it(`kill -9 ${order}: the X server is named as the cause, not the session it took with it`, async () => {
+      const s = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-xclient' }))
+        .json;
+      expect(s.state).toBe('running');
+      const pids = await sessionPids(s.id);
+      const xvnc = xvncOf(pids);
+      if (order !== 'the X server alone') {
+        for (const pid of pids.filter(p => p !== xvnc)) process.kill(pid, 'SIGKILL');
+        await new Promise(r => setTimeout(r, 30));
+      }
+      process.kill(xvnc, 'SIGKILL');
+      const failed = await waitForState(d.socket, s.id, ['failed']);
+      expect(failed.exit).toEqual({
+        code: 'xserver-exited',
+        message: 'The X server exited (SIGKILL)'
+      });
+      expect(await sessionPids(s.id)).toEqual([]);
+    });
+  }
+
+  it('a session that ends on its own while its X server lives is reported as the session', async () => {
+    const s = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-xclient' })).json;
+    const xvnc = xvncOf(await sessionPids(s.id));
+    for (const pid of (await sessionPids(s.id)).filter(p => p !== xvnc))
+      process.kill(pid, 'SIGKILL');
+    const failed = await waitForState(d.socket, s.id, ['failed']);
+    expect(failed.exit).toEqual({
+      code: 'xstartup-exited',
+      message: 'The XClient session ended with an error (SIGKILL)'
+    });
   });
 
   for (const [profile, status, line] of [

@@ -332,8 +332,11 @@ test('a lost connection reconnects with backoff to the same desktop', async ({
   // for real (ss -K kills the TCP sockets, both ends).
   await context.setOffline(true);
   const port = new URL(stack().base).port;
-  execFileSync('ss', ['-K', 'dst', '127.0.0.1', 'dport', '=', port]);
-  execFileSync('ss', ['-K', 'src', '127.0.0.1', 'sport', '=', port]);
+  // TCP (-t), established: the server's listening socket stays.
+  const cut = (...filter: string[]): Buffer =>
+    execFileSync('ss', ['-tK', 'state', 'established', ...filter]);
+  cut('dst', '127.0.0.1', 'dport', '=', port);
+  cut('src', '127.0.0.1', 'sport', '=', port);
   await expect
     .poll(async () => (await seen()).find(x => x.startsWith('reconnecting: ')), { timeout: 20_000 })
     .toMatch(

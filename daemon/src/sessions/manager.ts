@@ -72,6 +72,8 @@ interface IRecord {
 /** Environment variables that are safe and useful inside a desktop. */
 const DEFAULT_PASS_ENV = ['LANG', 'LANGUAGE', 'LC_ALL', 'LC_CTYPE', 'TZ', 'XDG_RUNTIME_DIR'];
 const LOG_TAIL_BYTES = 16 * 1024;
+/** How long a session's end waits to learn whether its X server went first. */
+const X_SERVER_GRACE_MS = 500;
 
 export class SessionManager extends EventEmitter {
   private readonly _records = new Map<string, IRecord>();
@@ -434,7 +436,13 @@ export class SessionManager extends EventEmitter {
         // An app-only session is the application: its end is the app exiting.
         const what =
           resolved.profile.kind === 'app' ? `${s.title} exited` : `The ${s.title} session ended`;
-        this._onExit(r, 'xstartup-exited', ok ? what : `${what} with an error (${how})`, !ok);
+        // A session cannot outlive its display. When the X server dies, its clients die with
+        // it, and their exits can be reaped before the server's: if the server goes within
+        // moments, its exit (reported by its own handler) is the cause to show.
+        void waitExit([xvnc], X_SERVER_GRACE_MS).then(() => {
+          if (xvnc.exitCode !== null || xvnc.signalCode !== null) return;
+          this._onExit(r, 'xstartup-exited', ok ? what : `${what} with an error (${how})`, !ok);
+        });
       });
       await Promise.race([waitForRfb(rfbSocket, this._o.startTimeoutMs), died, startupDied]);
       await Promise.race([sleep(this._o.settleMs), died, startupDied]);
