@@ -9,6 +9,7 @@ export PIP_RETRIES="${PIP_RETRIES:-0}" PIP_DISABLE_PIP_VERSION_CHECK=1 DEBIAN_FR
 APT_PACKAGES=(
   tigervnc-standalone-server tigervnc-tools xauth x11-utils x11-xserver-utils openbox mesa-utils
   netcdf-bin ncview xclip
+  mate-screensaver mate-power-manager xfce4-power-manager light-locker
   xfce4 xfce4-terminal mate-desktop-environment-core dbus-x11 fonts-dejavu-core
   nginx chromium shellcheck procps python3-venv
 )

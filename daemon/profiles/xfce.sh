@@ -6,4 +6,4 @@ set -eu
 XDG_CURRENT_DESKTOP=XFCE
 export XDG_CURRENT_DESKTOP
 echo "jupyter-desktops: starting XFCE on $DISPLAY"
-exec dbus-launch --exit-with-session xfce4-session --disable-tcp
+session_bus xfce4-session --disable-tcp

@@ -1,8 +1,9 @@
 // Shared by the daemon tests: temporary directories, test-only profiles and a real daemon on
 // a real unix socket. Profiles made here are named "test-..." and never ship.
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
   chmodSync,
+  cpSync,
   existsSync,
   mkdtempSync,
   readdirSync,
@@ -12,7 +13,7 @@ import {
 } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app';
 import { ProfileStore } from '../src/profiles';
@@ -300,6 +301,73 @@ export async function spawnDaemon(
     'the daemon to answer'
   );
   return p;
+}
+
+/** Starts a program as another user (setpriv), in their home, with a minimal environment. */
+export function asUser(user: string, argv: string[]): ChildProcess {
+  const { uid, gid, home } = ensureUser(user);
+  return spawn('setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--init-groups', '--', ...argv], {
+    cwd: home,
+    env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: home, USER: user, LOGNAME: user },
+    stdio: 'ignore'
+  });
+}
+
+/** A copy of the bundled daemon (with its profiles) every user can read; its path. */
+export function readableBundle(): string {
+  if (!existsSync(DAEMON_BUNDLE))
+    throw new Error(`${DAEMON_BUNDLE} is missing: run npm run build first`);
+  const root = tmp('desktops-bundle-');
+  cpSync(dirname(dirname(DAEMON_BUNDLE)), root, { recursive: true });
+  execFileSync('chmod', ['-R', 'a+rX', root]);
+  return join(root, 'bin', basename(DAEMON_BUNDLE));
+}
+
+/** The bundled daemon run as `user`, on a socket in their home; resolves once it answers. */
+export async function userDaemon(
+  user: string,
+  bundle: string,
+  args: string[] = []
+): Promise<{ proc: ChildProcess; socket: string }> {
+  const socket = join(ensureUser(user).home, 'desktops.sock');
+  const proc = asUser(user, [process.execPath, bundle, '--socket', socket, '--quiet', ...args]);
+  await waitFor(
+    async () =>
+      existsSync(socket) &&
+      (await request(socket, 'GET', '/healthz').catch(() => undefined))?.status === 200,
+    30000,
+    `${user}'s daemon`
+  );
+  return { proc, socket };
+}
+
+export interface ISessionProcess {
+  pid: number;
+  uid: number;
+  argv: string[];
+  env: Map<string, string>;
+}
+
+/** Every process carrying a session's marker, whoever runs it (root reads every /proc entry). */
+export function processesOfSession(id: string): ISessionProcess[] {
+  const out: ISessionProcess[] = [];
+  for (const name of readdirSync('/proc').filter(n => /^\d+$/.test(n))) {
+    try {
+      const env = new Map(
+        readFileSync(`/proc/${name}/environ`, 'latin1')
+          .split('\0')
+          .filter(Boolean)
+          .map(kv => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])
+      );
+      if (env.get('JUPYTER_DESKTOPS_SESSION') !== id) continue;
+      const status = readFileSync(`/proc/${name}/status`, 'latin1');
+      const argv = readFileSync(`/proc/${name}/cmdline`, 'latin1').split('\0').slice(0, -1);
+      out.push({ pid: Number(name), uid: Number(/^Uid:\s+(\d+)/m.exec(status)![1]), argv, env });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
 }
 
 /** PIDs of our processes that carry the session marker of `id`. */

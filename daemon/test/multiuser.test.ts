@@ -1,16 +1,24 @@
 // Many users on one host: ten real Linux users, each with their own daemon (the bundled one,
 // run as that user), start desktops at the same moment while another user squats an X lock.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync } from 'node:fs';
-import { chmodSync, cpSync, existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import {
+  chmodSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  unlinkSync,
+  writeFileSync
+} from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  DAEMON_BUNDLE,
+  asUser,
   ensureUser,
+  processesOfSession,
+  readableBundle,
   request,
   requireProgram,
   tmp,
+  userDaemon,
   waitFor,
   writeProfile
 } from './helpers';
@@ -29,73 +37,17 @@ function displaysInUse(): Set<number> {
   return used;
 }
 
-/** Real uids of every process carrying a session's marker (root reads every environ). */
-function uidsOfSession(id: string): Set<number> {
-  const uids = new Set<number>();
-  for (const pid of readdirSync('/proc').filter(n => /^\d+$/.test(n))) {
-    try {
-      if (
-        !readFileSync(`/proc/${pid}/environ`, 'latin1')
-          .split('\0')
-          .includes(`JUPYTER_DESKTOPS_SESSION=${id}`)
-      )
-        continue;
-      uids.add(Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))![1]));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return uids;
-}
-
-function asUser(user: string, argv: string[]): ChildProcess {
-  const { uid, gid, home } = ensureUser(user);
-  return spawn('setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--init-groups', '--', ...argv], {
-    cwd: home,
-    env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: home, USER: user, LOGNAME: user },
-    stdio: 'ignore'
-  });
-}
-
 describe('ten users at once', () => {
   const daemons: { user: string; proc: ChildProcess; socket: string }[] = [];
   let squatter: ChildProcess;
   let lock = '';
   let bundle = '';
   let profiles = '';
-
-  /** The bundled daemon run as `user`, on a socket in their home; resolves once it answers. */
-  async function userDaemon(user: string): Promise<{ proc: ChildProcess; socket: string }> {
-    const socket = join(ensureUser(user).home, 'desktops.sock');
-    const argv = [
-      process.execPath,
-      bundle,
-      '--socket',
-      socket,
-      '--quiet',
-      '--profiles-dir',
-      profiles
-    ];
-    const proc = asUser(user, argv);
-    await waitFor(
-      async () =>
-        existsSync(socket) &&
-        (await request(socket, 'GET', '/healthz').catch(() => undefined))?.status === 200,
-      30000,
-      `${user}'s daemon`
-    );
-    return { proc, socket };
-  }
+  const profileArgs = (): string[] => ['--profiles-dir', profiles];
 
   beforeAll(async () => {
     requireProgram('Xtigervnc', 'tigervnc-standalone-server');
-    if (!existsSync(DAEMON_BUNDLE))
-      throw new Error(`${DAEMON_BUNDLE} is missing: run npm run build first`);
-    // A copy every user can read, wherever the checkout lives.
-    const bundleRoot = tmp('desktops-bundle-');
-    cpSync(dirname(dirname(DAEMON_BUNDLE)), bundleRoot, { recursive: true });
-    execFileSync('chmod', ['-R', 'a+rX', bundleRoot]);
-    bundle = join(bundleRoot, 'bin', basename(DAEMON_BUNDLE));
+    bundle = readableBundle();
     profiles = tmp('desktops-shared-');
     chmodSync(profiles, 0o755);
     writeProfile(profiles, 'test-min', 'echo "display=$DISPLAY"\nexec sleep 600');
@@ -109,7 +61,7 @@ describe('ten users at once', () => {
     writeFileSync(lock, `${String(squatter.pid).padStart(10)}\n`, { mode: 0o444 });
     const { uid, gid } = ensureUser(SQUATTER);
     execFileSync('chown', [`${uid}:${gid}`, lock]);
-    const started = await Promise.all(USERS.map(user => userDaemon(user)));
+    const started = await Promise.all(USERS.map(user => userDaemon(user, bundle, profileArgs())));
     started.forEach((d, i) => daemons.push({ user: USERS[i], ...d }));
   }, 120_000);
 
@@ -151,7 +103,7 @@ describe('ten users at once', () => {
     // Each desktop's processes run as its own user, and nobody else's.
     for (const [i, d] of daemons.entries()) {
       const { uid } = ensureUser(d.user);
-      const uids = uidsOfSession(started[i].json.id);
+      const uids = new Set(processesOfSession(started[i].json.id).map(p => p.uid));
       expect(uids.size, d.user).toBeGreaterThan(0);
       expect([...uids]).toEqual([uid]);
     }
@@ -165,7 +117,7 @@ describe('ten users at once', () => {
     execFileSync('rm', ['-rf', squatted]);
     execFileSync('mkdir', ['-m', '777', squatted]);
     execFileSync('chown', [`${m.uid}:${m.gid}`, squatted]);
-    const { proc, socket } = await userDaemon(user);
+    const { proc, socket } = await userDaemon(user, bundle, profileArgs());
     try {
       const r = await request(socket, 'POST', '/api/sessions', { profile: 'test-min' });
       expect(r.status).toBe(201);
