@@ -4,14 +4,12 @@
 # (with its exit status).
 # usage: app-session.sh PROGRAM [ARG...]   (PROGRAM is an absolute path resolved by the daemon)
 set -eu
-here=$(CDPATH='' cd -- "$(dirname -- "$0")" && pwd)
 if [ "$#" -lt 1 ] || [ ! -x "$1" ]; then
   echo "jupyter-desktops: no application to run (got '${1:-}')" >&2
   exit 2
 fi
-if command -v xset >/dev/null 2>&1; then
-  xset s off -dpms 2>/dev/null || true
-fi
+# shellcheck source=desktop-env.sh
+. "$(dirname -- "$0")/desktop-env.sh"
 if command -v openbox >/dev/null 2>&1; then
   openbox --config-file "$here/openbox-app.xml" >/dev/null 2>&1 &
   # Wait (up to 5 s) until openbox manages the screen: a window mapped before that would not

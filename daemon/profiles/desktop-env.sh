@@ -1,5 +1,5 @@
 # shellcheck shell=sh
-# Sourced by the desktop xstartups: what every full desktop session needs in a browser tab.
+# Sourced by the desktop xstartups and app-session.sh: what every session needs in a browser tab.
 # Screen lockers, screensavers and power managers are hidden through our own XDG config dir
 # (first in XDG_CONFIG_DIRS, so only a user's own ~/.config/autostart entry can override it):
 # a lock screen in a tab would ask for a password a JupyterHub user may not have.

@@ -168,12 +168,12 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     process.exit(2);
   }
   delete process.env.JUPYTER_DESKTOPS_TOKEN;
+  const profiles = new ProfileStore({
+    dirs: cfg.profileDirs,
+    iconDirs: cfg.iconDirs,
+    xvnc: cfg.xvnc
+  });
   if (cfg.doctor) {
-    const profiles = new ProfileStore({
-      dirs: cfg.profileDirs,
-      iconDirs: cfg.iconDirs,
-      xvnc: cfg.xvnc
-    });
     const report = await doctor({ profiles, xvnc: cfg.xvnc, runtimeDir: cfg.runtimeDir });
     process.stdout.write(report.lines.join('\n') + '\n');
     process.exit(report.ok ? 0 : 1);
@@ -195,11 +195,6 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   const runtimeDir = join(cfg.runtimeDir, `d${process.pid}`);
   await ensurePrivateDir(runtimeDir);
 
-  const profiles = new ProfileStore({
-    dirs: cfg.profileDirs,
-    iconDirs: cfg.iconDirs,
-    xvnc: cfg.xvnc
-  });
   const sessions = new SessionManager({
     profiles,
     runtimeDir,
