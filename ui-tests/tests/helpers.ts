@@ -3,6 +3,7 @@
 import type { APIRequestContext, Locator, Page } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { createConnection, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 
 export interface IStack {
@@ -152,10 +153,10 @@ let workspaces = 0;
  * Opens Lab in a workspace of its own, so that no test inherits another's layout; a reload
  * stays in it (the layout restorer's test relies on that).
  */
-export async function openLab(page: Page): Promise<void> {
+export async function openLab(page: Page, base = stack().base): Promise<void> {
   const s = stack();
   const name = `t${process.pid}-${Date.now()}-${++workspaces}`;
-  await page.goto(`${s.base}lab/workspaces/${name}?token=${s.token}`);
+  await page.goto(`${base}lab/workspaces/${name}?token=${s.token}`);
   await page
     .locator('.jp-Launcher-section', {
       has: page.locator('.jp-Launcher-sectionTitle', { hasText: /^Desktops$/ })
@@ -173,9 +174,10 @@ export function tile(page: Page, title: string): Locator {
 /** Opens Lab, clicks a tile and waits until its tab shows a desktop. */
 export async function openDesktop(
   page: Page,
-  title: string
+  title: string,
+  base?: string
 ): Promise<{ tab: Locator; panel: Locator; stats: ICanvasStats }> {
-  await openLab(page);
+  await openLab(page, base);
   await tile(page, title).click();
   const tab = await desktopTab(page, title);
   return { ...tab, stats: await waitForDesktop(page, tab.panel) };
@@ -250,4 +252,65 @@ export async function newNotebook(page: Page): Promise<Locator> {
   const cell = page.locator('.jp-Notebook .jp-Cell .cm-content').first();
   await cell.click();
   return cell;
+}
+
+/** A TCP relay in front of the server whose network a test can take down and bring back. */
+export interface IRelay {
+  /** The server's base URL through the relay. */
+  base: string;
+  /** Resets every open connection, both ends, and refuses new ones; returns how many it cut. */
+  down(): number;
+  /** Accepts connections again. */
+  up(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a relay to the stack's server on a free loopback port. A network loss made here is
+ * real for the browser (its sockets get a TCP reset) and needs no privilege or kernel
+ * feature, unlike cutting the browser's own sockets from outside.
+ */
+export async function relay(): Promise<IRelay> {
+  const target = new URL(stack().base);
+  const open = new Set<Socket>();
+  let isDown = false;
+  const server = createServer(client => {
+    if (isDown) {
+      client.resetAndDestroy();
+      return;
+    }
+    const upstream = createConnection({ host: target.hostname, port: Number(target.port) });
+    for (const [a, b] of [
+      [client, upstream],
+      [upstream, client]
+    ]) {
+      open.add(a);
+      a.pipe(b);
+      a.on('error', () => b.resetAndDestroy());
+      a.on('close', () => {
+        open.delete(a);
+        b.end();
+      });
+    }
+  });
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    base: `http://127.0.0.1:${port}${target.pathname}`,
+    down: () => {
+      isDown = true;
+      const n = open.size / 2;
+      for (const s of open) s.resetAndDestroy();
+      open.clear();
+      return n;
+    },
+    up: () => {
+      isDown = false;
+    },
+    close: () =>
+      new Promise<void>(resolve => {
+        for (const s of open) s.destroy();
+        server.close(() => resolve());
+      })
+  };
 }

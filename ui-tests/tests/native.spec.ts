@@ -2,7 +2,6 @@
 // both ways, keeps the keys while focused, survives a lost connection and a page reload, and
 // is reachable from the toolbar, the palette, the status bar and the file browser.
 import { expect, test, type Locator, type Page } from '@playwright/test';
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import {
   daemon,
@@ -12,6 +11,7 @@ import {
   newNotebook,
   openDesktop,
   openLab,
+  relay,
   remoteGeometry,
   runningSession,
   sessionPids,
@@ -301,53 +301,55 @@ test('toolbar: state, screenshot as PNG, full screen, quality quick setting', as
   await page.keyboard.press('Escape');
 });
 
-test('a lost connection reconnects with backoff to the same desktop', async ({
-  page,
-  context,
-  request
-}) => {
-  const xfce = await openDesktop(page, 'XFCE');
-  const s = await runningSession(request);
-  const xvnc = xvncPid(s.id);
-  const state = xfce.panel.locator('..').locator('.jp-Desktops-state');
+test('a lost connection reconnects with backoff to the same desktop', async ({ page, request }) => {
+  // Lab through a relay whose network the test takes down: every connection reset, new ones
+  // refused, then back.
+  const net = await relay();
+  try {
+    const xfce = await openDesktop(page, 'XFCE', net.base);
+    const s = await runningSession(request);
+    const xvnc = xvncPid(s.id);
+    const state = xfce.panel.locator('..').locator('.jp-Desktops-state');
 
-  // Every state the tab passes through, with its message, recorded in the page.
-  await xfce.panel.locator('.jp-Desktops-widget').evaluate(w => {
-    const seen: string[] = [];
-    (window as any).__desktopStates = seen;
-    new MutationObserver(() =>
-      seen.push(
-        `${(w as HTMLElement).dataset.state}: ${w.querySelector('.jp-Desktops-message')?.textContent ?? ''}`
-      )
-    ).observe(w, {
-      attributes: true,
-      attributeFilter: ['data-state'],
-      childList: true,
-      subtree: true
+    // Every state the tab passes through, with its message, recorded in the page.
+    await xfce.panel.locator('.jp-Desktops-widget').evaluate(w => {
+      const seen: string[] = [];
+      (window as any).__desktopStates = seen;
+      new MutationObserver(() =>
+        seen.push(
+          `${(w as HTMLElement).dataset.state}: ${w.querySelector('.jp-Desktops-message')?.textContent ?? ''}`
+        )
+      ).observe(w, {
+        attributes: true,
+        attributeFilter: ['data-state'],
+        childList: true,
+        subtree: true
+      });
     });
-  });
-  const seen = (): Promise<string[]> => page.evaluate(() => (window as any).__desktopStates);
+    const seen = (): Promise<string[]> => page.evaluate(() => (window as any).__desktopStates);
 
-  // The network goes: the browser is offline, and its connections to the server are cut
-  // for real (ss -K kills the TCP sockets, both ends).
-  await context.setOffline(true);
-  const port = new URL(stack().base).port;
-  // TCP (-t), established: the server's listening socket stays.
-  const cut = (...filter: string[]): Buffer =>
-    execFileSync('ss', ['-tK', 'state', 'established', ...filter]);
-  cut('dst', '127.0.0.1', 'dport', '=', port);
-  cut('src', '127.0.0.1', 'sport', '=', port);
-  await expect
-    .poll(async () => (await seen()).find(x => x.startsWith('reconnecting: ')), { timeout: 20_000 })
-    .toMatch(
-      /^reconnecting: The connection to XFCE was lost\. Reconnecting in \d+ s \(attempt 1 of 8\)…$/
-    );
-  // It comes back: the same desktop, not a new one.
-  await context.setOffline(false);
-  await expect(state).toHaveText('Connected', { timeout: 60_000 });
-  await waitForDesktop(page, xfce.panel);
-  expect((await runningSession(request)).id).toBe(s.id);
-  expect(xvncPid(s.id)).toBe(xvnc);
+    // The RFB WebSocket is among the connections cut.
+    expect(net.down()).toBeGreaterThan(0);
+    await expect
+      .poll(seen, { timeout: 20_000 })
+      .toContainEqual(
+        expect.stringMatching(
+          /^reconnecting: The connection to XFCE was lost\. Reconnecting in \d+ s \(attempt 1 of 8\)…$/
+        )
+      );
+    // Still down: the next attempts fail too, and say so with their number.
+    await expect
+      .poll(seen, { timeout: 20_000 })
+      .toContainEqual(expect.stringMatching(/^reconnecting: .*\(attempt 2 of 8\)…$/));
+    // It comes back: the same desktop, not a new one.
+    net.up();
+    await expect(state).toHaveText('Connected', { timeout: 60_000 });
+    await waitForDesktop(page, xfce.panel);
+    expect((await runningSession(request)).id).toBe(s.id);
+    expect(xvncPid(s.id)).toBe(xvnc);
+  } finally {
+    await net.close();
+  }
 });
 
 test('after a reload, the tab comes back attached to the same desktop', async ({
