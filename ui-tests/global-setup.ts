@@ -80,9 +80,11 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   );
   // The user's files: serve.py makes <state>/root the Jupyter root.
   mkdirSync(join(state, 'root', 'data'), { recursive: true });
-  execFileSync('ncgen', ['-o', join(state, 'root', 'data', 'temperature.nc')], {
-    input: 'netcdf t { dimensions: x = 4 ; variables: float t(x) ; data: t = 1, 2, 3, 4 ; }\n'
-  });
+  execFileSync('ncgen', [
+    '-o',
+    join(state, 'root', 'data', 'temperature.nc'),
+    join(ROOT, 'daemon', 'test', 'fixtures', 'temperature.cdl')
+  ]);
   writeFileSync(join(state, 'root', 'data', 'notes.txt'), 'not netCDF\n');
   const proc = spawn(
     python,

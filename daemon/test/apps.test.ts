@@ -23,19 +23,8 @@ const EXAMPLES = resolve(__dirname, '..', '..', 'docs', 'examples');
 /** A file name a shell would act on, were it ever given one. */
 const NASTY = `run 1 $(touch PWNED) ;'"\`id\`.nc`;
 
-const CDL = `netcdf temperature {
-dimensions:
-  lat = 18 ; lon = 36 ;
-variables:
-  float lat(lat) ; lat:units = "degrees_north" ;
-  float lon(lon) ; lon:units = "degrees_east" ;
-  float t(lat, lon) ; t:units = "K" ;
-data:
-  lat = ${Array.from({ length: 18 }, (_, i) => -85 + i * 10).join(', ')} ;
-  lon = ${Array.from({ length: 36 }, (_, i) => -175 + i * 10).join(', ')} ;
-  t = ${Array.from({ length: 18 * 36 }, (_, i) => (250 + 40 * Math.cos(((Math.floor(i / 36) * 10 - 85) * Math.PI) / 180)).toFixed(1)).join(', ')} ;
-}
-`;
+/** A made-up temperature field on a lat/lon grid, as CDL for ncgen. */
+const CDL = readFileSync(join(__dirname, 'fixtures', 'temperature.cdl'), 'utf8');
 
 async function log(d: ITestDaemon, id: string): Promise<string> {
   return (await request(d.socket, 'GET', `/api/sessions/${id}/log`)).json.text;

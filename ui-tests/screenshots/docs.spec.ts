@@ -1,7 +1,18 @@
-// The README's screenshots, in Lab's light and dark themes.
+// The README's screenshots, in Lab's light and dark themes, and docs/apps.md's: applications
+// started for real as app-only tiles.
 import { expect, test, type Page } from '@playwright/test';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { desktopTab, newNotebook, openLab, tile, waitForDesktop } from '../tests/helpers';
+import {
+  desktopTab,
+  fileBrowser,
+  newLauncher,
+  newNotebook,
+  openLab,
+  stack,
+  tile,
+  waitForDesktop
+} from '../tests/helpers';
 
 const DOCS = join(__dirname, '..', '..', 'docs');
 
@@ -46,4 +57,52 @@ test('light: the toolbar and its keyboard menu', async ({ page }) => {
   await page.locator('.lm-Menu').waitFor();
   await page.screenshot({ path: join(DOCS, 'screenshot-light.png') });
   await page.keyboard.press('Escape');
+});
+
+test('apps: ncview on a NetCDF file, from "Open in Ncview"', async ({ page }) => {
+  await openLab(page);
+  const item = await fileBrowser(page);
+  await item('data').dblclick();
+  await item('temperature.nc').click({ button: 'right' });
+  await page.locator('.lm-Menu-itemLabel', { hasText: /^Open in Ncview$/ }).click();
+  const ncview = await desktopTab(page, 'Ncview: temperature.nc');
+  await waitForDesktop(page, ncview.panel);
+  await page.waitForTimeout(3000);
+  await page.screenshot({ path: join(DOCS, 'screenshot-app-ncview.png') });
+});
+
+test('apps: glxgears on software OpenGL, as a tile an admin added', async ({ page }) => {
+  // The admin's profile, in the profile directory this Lab reads; picked up by a new launcher.
+  const dir = join(stack().state, 'config', 'desktops');
+  writeFileSync(
+    join(dir, 'gears.json'),
+    JSON.stringify({
+      id: 'gears',
+      title: 'GL gears',
+      category: 'Examples',
+      kind: 'app',
+      gl: '3.3',
+      xstartup: 'gears.sh',
+      requires: [{ command: 'glxgears', env: 'DESKTOPS_APP', name: 'glxgears (mesa-utils)' }]
+    })
+  );
+  writeFileSync(
+    join(dir, 'gears.sh'),
+    '#!/bin/sh\nexec "$DESKTOPS_APP_SESSION" "$DESKTOPS_APP"\n',
+    {
+      mode: 0o755
+    }
+  );
+  try {
+    await openLab(page);
+    await newLauncher(page);
+    await tile(page, 'GL gears').click();
+    const gears = await desktopTab(page, 'GL gears');
+    await waitForDesktop(page, gears.panel);
+    await page.waitForTimeout(2000);
+    await page.screenshot({ path: join(DOCS, 'screenshot-app-glxgears.png') });
+  } finally {
+    rmSync(join(dir, 'gears.json'));
+    rmSync(join(dir, 'gears.sh'));
+  }
 });

@@ -234,6 +234,19 @@ export function remoteGeometry(id: string): { width: number; height: number } {
   return { width: Number(m[1]), height: Number(m[2]) };
 }
 
+/** Shows the file browser; returns the locator of one of its items by exact name. */
+export async function fileBrowser(page: Page): Promise<(name: string) => Locator> {
+  if (!(await page.locator('.jp-FileBrowser').isVisible())) {
+    await page.locator('.jp-SideBar [data-id="filebrowser"]').click();
+  }
+  return name =>
+    page.locator('.jp-DirListing-item', {
+      has: page.locator('.jp-DirListing-itemText', {
+        hasText: new RegExp(`^${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`)
+      })
+    });
+}
+
 /** Opens a new launcher in the main area (the dock's "+" button). */
 export async function newLauncher(page: Page): Promise<void> {
   await page

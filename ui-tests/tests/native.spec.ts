@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import {
   daemon,
   desktopTab,
+  fileBrowser,
   inSession,
   newLauncher,
   newNotebook,
@@ -407,13 +408,7 @@ test('"Open in Ncview" in the file browser passes the file to the app', async ({
   request
 }) => {
   await openLab(page);
-  const item = (name: string): Locator =>
-    page.locator('.jp-DirListing-item', {
-      has: page.locator('.jp-DirListing-itemText', { hasText: new RegExp(`^${name}$`) })
-    });
-  if (!(await page.locator('.jp-FileBrowser').isVisible())) {
-    await page.locator('.jp-SideBar [data-id="filebrowser"]').click();
-  }
+  const item = await fileBrowser(page);
   await item('data').dblclick();
   await item('notes.txt').click({ button: 'right' });
   const openIn = page.locator(
@@ -422,9 +417,7 @@ test('"Open in Ncview" in the file browser passes the file to the app', async ({
   await expect(page.locator('.lm-Menu-itemLabel', { hasText: /^Rename$/ })).toBeVisible();
   await expect(openIn).toHaveCount(0);
   await page.keyboard.press('Escape');
-  await page
-    .locator('.jp-DirListing-item', { hasText: 'temperature.nc' })
-    .click({ button: 'right' });
+  await item('temperature.nc').click({ button: 'right' });
   // Only the applications that can start are offered (not VAPOR or Panoply here).
   await expect(openIn).toHaveText(['Open in Ncview']);
   await openIn.click();
