@@ -202,7 +202,6 @@ const plugin: JupyterFrontEndPlugin<void> = {
         session: opts.session,
         open: opts.open
       });
-      content.setSettings(settings);
       const tab = new MainAreaWidget({ content, reveal: content.ready });
       tab.title.icon = Private.iconOf(api, p as Profile);
       if (opts.open) tab.title.label = `${p.title}: ${opts.open.split('/').pop()}`;

@@ -23,6 +23,7 @@ let d: ITestDaemon;
 let tcp: FastifyInstance;
 let api: import('./api').DesktopsAPI;
 let DesktopWidget: typeof import('./widget').DesktopWidget;
+let profileDir: string;
 
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'desktops-widget-'));
@@ -30,14 +31,30 @@ beforeAll(async () => {
     title: 'Quits <i>fast</i>'
   });
   writeProfile(dir, 'test-min', MINIMAL_SESSION);
+  profileDir = dir;
   d = await startDaemon([dir], { token: TOKEN });
-  // The same daemon's sessions, served on loopback TCP as a browser reaches them.
-  tcp = await buildApp({ profiles: d.profiles, sessions: d.sessions, token: TOKEN });
-  await tcp.listen({ port: 0, host: '127.0.0.1' });
-  const { port } = tcp.server.address() as AddressInfo;
-  const { DesktopsAPI } = await import('./api');
   ({ DesktopWidget } = await import('./widget'));
-  api = new DesktopsAPI(
+  ({ tcp, api } = await serve(d));
+});
+afterAll(async () => {
+  await tcp?.close();
+  await d?.close();
+  await win.happyDOM.close();
+});
+
+/** A daemon's sessions served on loopback TCP as a browser reaches them, and an API client. */
+async function serve(
+  daemon: ITestDaemon
+): Promise<{ tcp: FastifyInstance; api: import('./api').DesktopsAPI }> {
+  const app = await buildApp({
+    profiles: daemon.profiles,
+    sessions: daemon.sessions,
+    token: TOKEN
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as AddressInfo;
+  const { DesktopsAPI } = await import('./api');
+  const client = new DesktopsAPI(
     ServerConnection.makeSettings({
       baseUrl: `http://127.0.0.1:${port}/`,
       wsUrl: `ws://127.0.0.1:${port}/`,
@@ -45,12 +62,8 @@ beforeAll(async () => {
       fetch: (...a: Parameters<typeof fetch>) => fetch(...a)
     })
   );
-});
-afterAll(async () => {
-  await tcp?.close();
-  await d?.close();
-  await win.happyDOM.close();
-});
+  return { tcp: app, api: client };
+}
 
 function mount(w: Widget): void {
   Widget.attach(w, document.body as unknown as HTMLElement);
@@ -166,6 +179,42 @@ describe('DesktopWidget with the real daemon', () => {
     expect(w.state).not.toBe('ended');
     w.dispose();
     await d.sessions.stop((await starting).id);
+  });
+
+  it('Restart ends the desktop of its own tab, never that of another, where several may run', async () => {
+    const d2 = await startDaemon([profileDir], { token: TOKEN, maxSessions: 2 });
+    const served = await serve(d2);
+    try {
+      const other = await d2.sessions.start('test-min', { width: 640, height: 480 });
+      const mine = await d2.sessions.start('test-min', { width: 640, height: 480 });
+      const w = new DesktopWidget({
+        api: served.api,
+        profile: { id: 'test-min', title: 'Test test-min', description: '' },
+        session: mine.id
+      });
+      Object.defineProperty(w.node, 'clientWidth', { value: 800 });
+      Object.defineProperty(w.node, 'clientHeight', { value: 600 });
+      mount(w);
+      w.update();
+      await w.ready;
+      expect(w.session?.id).toBe(mine.id);
+      w.restart();
+      await expect
+        .poll(() => w.session?.id, { timeout: 20_000 })
+        .toSatisfy(id => !!id && id !== mine.id);
+      expect(d2.sessions.get(mine.id)?.exit?.code).toBe('stopped');
+      expect(d2.sessions.get(other.id)?.state).toBe('running');
+      expect(
+        d2.sessions
+          .live()
+          .map(x => x.id)
+          .sort()
+      ).toEqual([other.id, w.session!.id].sort());
+      w.dispose();
+    } finally {
+      await served.tcp.close();
+      await d2.close();
+    }
   });
 
   it('settings apply to the tab at once', () => {

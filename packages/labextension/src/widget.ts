@@ -77,6 +77,7 @@ export class DesktopWidget extends Widget {
     this.node.addEventListener('focusin', this);
     document.addEventListener('fullscreenchange', this);
     window.addEventListener('online', this);
+    this.setSettings({});
   }
 
   /** Names this tab in the saved layout; kept across reloads. */
@@ -153,11 +154,15 @@ export class DesktopWidget extends Widget {
 
   /** Stops this tab's desktop and starts a new one of the same profile. */
   restart(): void {
+    const old = this._session;
     this._disconnect();
     this._setSession(null);
     this._attach = undefined;
     this._started = true;
-    void this._start();
+    // Its own desktop, stopped first: where users may run several, starting alone would leave
+    // it running, or end another tab's (the oldest) to make room.
+    const live = old && (old.state === 'running' || old.state === 'starting');
+    void this._start(live ? old.id : undefined);
   }
 
   /** Connects again now (after a lost connection), without restarting the desktop. */
@@ -257,7 +262,8 @@ export class DesktopWidget extends Widget {
     void this._start();
   }
 
-  private async _start(): Promise<void> {
+  /** Starts the tab's desktop (after stopping `replaces`), or attaches to a restored one. */
+  private async _start(replaces?: string): Promise<void> {
     const t = this._trans;
     if (this._attach) {
       // After a reload: the same desktop, if it is still there.
@@ -308,6 +314,9 @@ export class DesktopWidget extends Widget {
     );
     const attempt = ++this._startAttempt;
     try {
+      // Already ended (or the server gone, which the start then reports): nothing to stop.
+      if (replaces) await this._api.stop(replaces).catch(() => undefined);
+      if (attempt !== this._startAttempt || this.isDisposed) return;
       const s = await this._api.start(this._profile.id, {
         width: Private.even(this.node.clientWidth),
         height: Private.even(this.node.clientHeight),
@@ -360,17 +369,18 @@ export class DesktopWidget extends Widget {
     if (this._state !== 'reconnecting') {
       this._setState('connecting', t.__('Connecting to %1…', this._profile.title));
     }
-    let RFBClass: typeof RFB;
+    let rfb: RFB;
     try {
       // Lazy: keeps noVNC (and its top-level await) off JupyterLab's start-up path.
-      RFBClass = (await import('@novnc/novnc')).default;
+      const RFBClass = (await import('@novnc/novnc')).default;
+      if (this.isDisposed || this._rfb) return;
+      this._screen.replaceChildren();
+      // Throws where the browser cannot open the WebSocket at all.
+      rfb = new RFBClass(this._screen, this._api.rfbUrl(s.id), { shared: true });
     } catch (err) {
       await this._showError(err);
       return;
     }
-    if (this.isDisposed || this._rfb) return;
-    this._screen.replaceChildren();
-    const rfb = new RFBClass(this._screen, this._api.rfbUrl(s.id), { shared: true });
     this._rfb = rfb;
     rfb.background = 'var(--jp-layout-color2)';
     rfb.focusOnClick = true;
