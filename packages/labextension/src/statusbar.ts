@@ -5,6 +5,8 @@ import type { TranslationBundle } from '@jupyterlab/translation';
 import type { CommandRegistry } from '@lumino/commands';
 import { Menu, Widget } from '@lumino/widgets';
 
+const isLive = (s: Session): boolean => s.state === 'running' || s.state === 'starting';
+
 export class DesktopsStatus extends Widget {
   constructor(
     private readonly _options: {
@@ -26,7 +28,7 @@ export class DesktopsStatus extends Widget {
 
   /** Shows the count of running desktops; hidden when there are none. */
   setSessions(sessions: Session[]): void {
-    const running = sessions.filter(s => s.state === 'running' || s.state === 'starting');
+    const running = sessions.filter(isLive);
     const t = this._options.trans;
     this.node.textContent = t._n('%1 desktop', '%1 desktops', running.length);
     this.node.title = running.length
@@ -46,10 +48,15 @@ export class DesktopsStatus extends Widget {
 
   async openMenu(): Promise<void> {
     const { commands, show, trans } = this._options;
-    const sessions = (await this._options.sessions()).filter(
-      s => s.state === 'running' || s.state === 'starting'
-    );
+    let sessions: Session[];
+    try {
+      sessions = (await this._options.sessions()).filter(isLive);
+    } catch {
+      // The server is out of reach: no list to show (the desktop tabs say why).
+      sessions = [];
+    }
     this.setSessions(sessions);
+    if (!sessions.length) return;
     const menu = new Menu({ commands });
     menu.addClass('jp-Desktops-statusMenu');
     menu.title.label = trans.__('Running desktops');
