@@ -65,8 +65,19 @@ async function serve(
   return { tcp: app, api: client };
 }
 
-function mount(w: Widget): void {
+const TEST_MIN = { id: 'test-min', title: 'Test test-min', description: '' };
+
+/** A widget as a tab shows it: sized, attached, started (or attached to a session), ready. */
+async function shown(
+  options: Partial<import('./widget').DesktopWidget.IOptions>
+): Promise<import('./widget').DesktopWidget> {
+  const w = new DesktopWidget({ api, profile: TEST_MIN, ...options });
+  Object.defineProperty(w.node, 'clientWidth', { value: 800 });
+  Object.defineProperty(w.node, 'clientHeight', { value: 600 });
   Widget.attach(w, document.body as unknown as HTMLElement);
+  w.update();
+  await w.ready;
+  return w;
 }
 
 const message = (w: Widget): string | null | undefined =>
@@ -76,15 +87,9 @@ const buttons = (w: Widget): string[] =>
 
 describe('DesktopWidget with the real daemon', () => {
   it('a start that fails says why, as text, with the log and Retry', async () => {
-    const w = new DesktopWidget({
-      api,
+    const w = await shown({
       profile: { id: 'test-quick-exit', title: 'Quits <i>fast</i>', description: '' }
     });
-    Object.defineProperty(w.node, 'clientWidth', { value: 800 });
-    Object.defineProperty(w.node, 'clientHeight', { value: 600 });
-    mount(w);
-    w.update();
-    await w.ready;
     await expect
       .poll(() => w.node.querySelector('.jp-Desktops-log')?.textContent)
       .toContain('this app gives up');
@@ -96,15 +101,10 @@ describe('DesktopWidget with the real daemon', () => {
   });
 
   it('a restored tab whose desktop is gone offers a new one instead of starting it', async () => {
-    const w = new DesktopWidget({
-      api,
+    const w = await shown({
       profile: { id: 'xfce', title: 'XFCE', description: '' },
       session: 'AAAAAAAAAAAAAAAA'
     });
-    Object.defineProperty(w.node, 'clientWidth', { value: 800 });
-    mount(w);
-    w.update();
-    await w.ready;
     expect(w.state).toBe('ended');
     expect(message(w)).toBe('This XFCE desktop is no longer running.');
     expect(buttons(w)).toEqual(['Start a new one']);
@@ -115,17 +115,9 @@ describe('DesktopWidget with the real daemon', () => {
   it('a replaced desktop names its successor and offers to go to it', async () => {
     const first = await d.sessions.start('test-min', { width: 640, height: 480 });
     const second = await d.sessions.start('test-min', { width: 640, height: 480 });
-    const w = new DesktopWidget({
-      api,
-      profile: { id: 'test-min', title: 'Test test-min', description: '' },
-      session: first.id
-    });
-    Object.defineProperty(w.node, 'clientWidth', { value: 800 });
+    const w = await shown({ session: first.id });
     const wanted: unknown[] = [];
     w.goTo.connect((_, target) => wanted.push(target));
-    mount(w);
-    w.update();
-    await w.ready;
     expect(message(w)).toBe('This desktop was replaced by Test test-min.');
     expect(buttons(w)).toEqual(['Go to Test test-min', 'Restart']);
     (w.node.querySelector('.jp-Desktops-actions button') as HTMLButtonElement).click();
@@ -137,16 +129,7 @@ describe('DesktopWidget with the real daemon', () => {
   it('"stop on close": closing the tab stops its desktop; without it, the desktop stays', async () => {
     for (const stopOnClose of [false, true]) {
       const s = await d.sessions.start('test-min', { width: 640, height: 480 });
-      const w = new DesktopWidget({
-        api,
-        profile: { id: 'test-min', title: 'Test test-min', description: '' },
-        session: s.id
-      });
-      w.setSettings({ stopOnClose });
-      Object.defineProperty(w.node, 'clientWidth', { value: 800 });
-      mount(w);
-      w.update();
-      await w.ready;
+      const w = await shown({ session: s.id, settings: { stopOnClose } });
       expect(w.session?.id).toBe(s.id);
       w.dispose();
       if (stopOnClose) {
@@ -166,15 +149,7 @@ describe('DesktopWidget with the real daemon', () => {
       .poll(() => d.sessions.list().find(x => x.state === 'starting'), { interval: 5 })
       .toBeDefined()
       .then(() => d.sessions.list().find(x => x.state === 'starting')!);
-    const w = new DesktopWidget({
-      api,
-      profile: { id: 'test-min', title: 'Test test-min', description: '' },
-      session: s.id
-    });
-    Object.defineProperty(w.node, 'clientWidth', { value: 800 });
-    mount(w);
-    w.update();
-    await w.ready;
+    const w = await shown({ session: s.id });
     expect(w.session).toMatchObject({ id: s.id, state: 'running' });
     expect(w.state).not.toBe('ended');
     w.dispose();
@@ -187,16 +162,7 @@ describe('DesktopWidget with the real daemon', () => {
     try {
       const other = await d2.sessions.start('test-min', { width: 640, height: 480 });
       const mine = await d2.sessions.start('test-min', { width: 640, height: 480 });
-      const w = new DesktopWidget({
-        api: served.api,
-        profile: { id: 'test-min', title: 'Test test-min', description: '' },
-        session: mine.id
-      });
-      Object.defineProperty(w.node, 'clientWidth', { value: 800 });
-      Object.defineProperty(w.node, 'clientHeight', { value: 600 });
-      mount(w);
-      w.update();
-      await w.ready;
+      const w = await shown({ api: served.api, session: mine.id });
       expect(w.session?.id).toBe(mine.id);
       w.restart();
       await expect
