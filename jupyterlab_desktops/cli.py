@@ -1,36 +1,150 @@
-"""`jupyter-desktops`: small admin helpers.
+"""`jupyter desktops` (also `jupyter-desktops`): admin helpers.
 
-  jupyter-desktops doctor    check Node, Xtigervnc, every profile and a desktop's OpenGL
-  jupyter-desktops spec      print the jupyter-server-proxy spec as JSON
-  jupyter-desktops profiles  list the profile directories searched
+  jupyter desktops doctor      check everything the desktops service needs, say what to fix
+  jupyter desktops spec        print the jupyter-server-proxy spec and the command it runs now
+  jupyter desktops profiles    list the directories searched for profiles
+  jupyter desktops --help-all  every setting (c.Desktops.*) with its type, default and help
+
+Settings are read from the same files the Jupyter server reads (jupyter_server_config.py or
+.json on Jupyter's config path), and `--Desktops.max_sessions=2` on the command line.
 """
 
 from __future__ import annotations
 
+import functools
 import json
+import os
+import stat
 import subprocess
 import sys
+from pathlib import Path
 
-from . import daemon_command, profile_dirs, setup_desktops
+from jupyter_core.application import JupyterApp
+from traitlets.config import Config
+
+from . import __version__, setup_desktops
+from .config import ConfigProblem, Desktops, config_sources, resolve
+from .launch import DAEMON, HERE, OPTIONAL, node_argv, node_problem, profile_dirs, requirement_problems
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if args == ["spec"]:
-        print(json.dumps(setup_desktops(), indent=2))
-        return 0
-    if args == ["doctor"]:
-        # The daemon as jupyter-server-proxy would start it, asked for a report instead.
-        cmd = daemon_command("{unix_socket}")
-        i = cmd.index("--socket")
-        cmd[i : i + 2] = ["--doctor"]
-        return subprocess.run(cmd).returncode
-    if args == ["profiles"]:
+class _Sub(JupyterApp):
+    """A subcommand: settings from the config files plus the command line."""
+
+    classes = [Desktops]
+
+    def settings(self):
+        return resolve(config_sources(list(self.config_file_paths)), self.cli_config or Config())
+
+
+class DoctorApp(_Sub):
+    name = "jupyter-desktops-doctor"
+    description = "Check everything the desktops service needs; exit 1 if something is missing."
+
+    def start(self) -> None:
+        self.exit(0 if doctor(self) else 1)
+
+
+class SpecApp(_Sub):
+    name = "jupyter-desktops-spec"
+    description = "Print the jupyter-server-proxy spec, with the command it would run now."
+
+    def start(self) -> None:
+        spec = setup_desktops()
+        spec["command"] = spec["command"]("{unix_socket}")
+        print(json.dumps(spec, indent=2))
+
+
+class ProfilesApp(_Sub):
+    name = "jupyter-desktops-profiles"
+    description = "List the directories searched for profiles, lowest priority first."
+
+    def start(self) -> None:
         print("\n".join(profile_dirs()))
-        return 0
-    print(__doc__.strip(), file=sys.stderr)
-    return 2
 
+
+class DesktopsApp(JupyterApp):
+    name = "jupyter-desktops"
+    version = __version__
+    description = __doc__
+    classes = [Desktops]
+    subcommands = {
+        "doctor": (DoctorApp, DoctorApp.description),
+        "spec": (SpecApp, SpecApp.description),
+        "profiles": (ProfilesApp, ProfilesApp.description),
+    }
+
+    def start(self) -> None:
+        if self.subapp is None:
+            print(__doc__.strip(), file=sys.stderr)
+            self.exit(2)
+        self.subapp.start()
+
+
+def doctor(app: _Sub) -> bool:
+    """Python's side of the report, then the daemon's own (Xtigervnc, profiles, OpenGL)."""
+    say = functools.partial(print, flush=True)
+    say(f"jupyterlab-desktops {__version__} in {sys.prefix} (Python {sys.version.split()[0]})")
+    ok = True
+    for p in requirement_problems(optional=True):
+        if any(p.startswith(f"{name} is not installed") for name in OPTIONAL):
+            say(
+                f"warning: {p} (without it, {{base_url}}desktops/ is served only where an nginx "
+                "route stands in; see the README)"
+            )
+        else:
+            say(f"problem: {p}")
+            ok = False
+    unreadable = _unreadable_by_others()
+    if unreadable:
+        say(f"problem: {unreadable}")
+        ok = False
+    try:
+        desktops, settings = app.settings()
+    except ConfigProblem as err:
+        say(f"problem: {err}")
+        return False
+    say("Settings (c.Desktops.*):")
+    for s in settings.values():
+        say(f"  {s.describe()}")
+    node, why = node_problem(desktops)
+    if why or not node:
+        say(f"problem: {why}")
+        say("The daemon's own checks (Xtigervnc, profiles, OpenGL) need Node.js: not run.")
+        return False
+    cmd = node_argv(node, desktops, "{unix_socket}")
+    i = cmd.index("--socket")
+    cmd[i : i + 2] = ["--doctor"]
+    return subprocess.run(cmd).returncode == 0 and ok
+
+
+def _unreadable_by_others() -> str | None:
+    """Other users' servers run from this environment where root owns it or root runs this:
+    every directory down to it must be searchable, and our files readable, by them."""
+    prefix = Path(sys.prefix).resolve()
+    if os.getuid() != 0 and prefix.stat().st_uid == os.getuid():
+        return None  # the user's own environment
+    for d in [*reversed(prefix.parents), prefix]:
+        if not d.stat().st_mode & stat.S_IXOTH:
+            return (
+                f"{d} is not searchable by other users (mode {stat.filemode(d.stat().st_mode)}): "
+                f"their Jupyter servers cannot start from {prefix}. Fix: chmod o+x {d}"
+            )
+    share = Path(sys.prefix) / "share" / "jupyter" / "labextensions" / "jupyterlab-desktops"
+    for top in (HERE, share):
+        for path in [top, *top.rglob("*")]:
+            mode = path.lstat().st_mode
+            need = stat.S_IROTH | (stat.S_IXOTH if stat.S_ISDIR(mode) else 0)
+            if not stat.S_ISLNK(mode) and mode & need != need:
+                return (
+                    f"{path} cannot be read by other users (mode {stat.filemode(mode)}): the "
+                    f"environment was installed with a private umask. Fix: chmod -R a+rX {prefix}"
+                )
+    if not DAEMON.is_file():
+        return f"{DAEMON} is missing: reinstall jupyterlab-desktops"
+    return None
+
+
+main = DesktopsApp.launch_instance
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -99,18 +99,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_http(url: str, token: str, timeout: float, ok=(200,)) -> None:
+def wait_http(url: str, token: str, timeout: float) -> str:
+    """Waits for a JSON answer; returns the error message of a service that cannot run."""
     deadline = time.monotonic() + timeout
     last = ""
     while time.monotonic() < deadline:
         req = urllib.request.Request(url, headers={"Authorization": f"token {token}"})
         try:
             with urllib.request.urlopen(req, timeout=5) as r:
-                if r.status in ok:
-                    return
-                last = f"HTTP {r.status}"
+                return ""
         except urllib.error.HTTPError as e:
             last = f"HTTP {e.code}"
+            # The desktops service that cannot run answers 503 with why: Lab still serves.
+            if e.code == 503 and e.headers.get_content_type() == "application/json":
+                return json.loads(e.read())["error"]["message"]
         except OSError as e:
             last = str(e)
         time.sleep(0.2)
@@ -178,10 +180,10 @@ def main() -> int:
             # -I: the installed package's spec, never the source tree's. Outside a Jupyter
             # server the spec takes the current directory as the Jupyter root ("Open in").
             daemon_env = {k: v for k, v in env.items() if k != "JUPYTER_TOKEN"}
-            spec = json.loads(subprocess.check_output(
-                [python, "-I", "-c", "import json, jupyterlab_desktops as j; print(json.dumps(j.setup_desktops()))"],
+            cmd = json.loads(subprocess.check_output(
+                [python, "-I", "-c", "import json, sys; from jupyterlab_desktops.launch import service_argv; "
+                 "print(json.dumps(service_argv(sys.argv[1])))", str(state / "desktops.sock")],
                 env=daemon_env, cwd=root_dir))
-            cmd = [a.replace("{unix_socket}", str(state / "desktops.sock")) for a in spec["command"]]
             dlog = open(state / "daemon.log", "w")
             children.append(subprocess.Popen(cmd, env=daemon_env, stdout=dlog, stderr=subprocess.STDOUT, cwd=state))
             lab += [f"--ServerApp.sock={state / 'jupyter.sock'}"]
@@ -195,7 +197,7 @@ def main() -> int:
         base = f"http://127.0.0.1:{port}/"
         try:
             wait_http(base + "api/status", token, 60)
-            wait_http(base + "desktops/healthz", token, 60)
+            problem = wait_http(base + "desktops/healthz", token, 60)
         except RuntimeError as e:
             log(f"not ready: {e}; see {state}/*.log")
             return 1
@@ -203,6 +205,8 @@ def main() -> int:
         fd = os.open(state / "url", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.write(fd, json.dumps({"url": url, "base": base, "token": token, "mode": mode}).encode())
         os.close(fd)
+        if problem:
+            log(f"the desktops service cannot run: {problem}")
         log(f"JupyterLab with desktops ({mode} route) is ready:\n\n    {url}\n")
         while all(p.poll() is None for p in children):
             time.sleep(0.5)

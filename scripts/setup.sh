@@ -6,12 +6,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PIP_RETRIES="${PIP_RETRIES:-0}" PIP_DISABLE_PIP_VERSION_CHECK=1 DEBIAN_FRONTEND=noninteractive
 
-APT_PACKAGES=(
-  tigervnc-standalone-server tigervnc-tools xauth x11-utils x11-xserver-utils openbox mesa-utils
-  netcdf-bin ncview xclip
+# What a server needs (deploy/debian-packages.txt, the one list), and the tools the tests use:
+# the apps and lockers the desktop tests start or keep out, Chromium, shellcheck, and Debian's
+# own tornado (the doctor is tested against it).
+mapfile -t APT_PACKAGES < <(grep -v -e '^#' -e '^$' deploy/debian-packages.txt)
+APT_PACKAGES+=(
+  tigervnc-tools netcdf-bin ncview xclip
   mate-screensaver mate-power-manager xfce4-power-manager light-locker
-  xfce4 xfce4-terminal mate-desktop-environment-core dbus-x11 fonts-dejavu-core
-  nginx chromium shellcheck procps python3-venv
+  chromium shellcheck python3-tornado openssl
 )
 
 step() { printf '\n==> %s\n' "$*"; }

@@ -5,6 +5,7 @@ daemon started exactly as the spec says, on the host's Node."""
 from __future__ import annotations
 
 import http.client
+import pwd
 import json
 import os
 import socket
@@ -34,55 +35,196 @@ def test_entry_point_is_registered_for_jupyter_server_proxy():
     assert found[0].load() is setup_desktops
 
 
+def jsp_argv(sock: str) -> list[str]:
+    """The argv jupyter-server-proxy runs: our command called, then each string formatted."""
+    cmd = setup_desktops()["command"]
+    return [a.format(port=0, unix_socket=sock, base_url="/") for a in cmd(sock)]
+
+
 def test_spec_uses_a_unix_socket_and_no_launcher_entry_of_its_own():
     spec = setup_desktops()
     assert spec["unix_socket"] is True
     assert spec["launcher_entry"] == {"enabled": False}
     assert spec["absolute_url"] is False
     assert isinstance(spec["timeout"], (int, float)) and spec["timeout"] >= 10
-    cmd = spec["command"]
-    assert cmd[cmd.index("--socket") + 1] == "{unix_socket}"
+    # Worked out when the service starts, not when Jupyter loads the entry point.
+    assert callable(spec["command"])
+    cmd = jsp_argv("/run/x/socket")
+    assert cmd[cmd.index("--socket") + 1] == "/run/x/socket"
     assert "--tcp" not in cmd
     assert Path(cmd[1]).is_file() and cmd[1].endswith("jupyter-desktops-daemon.cjs")
 
 
 def test_spec_searches_desktops_dirs_on_jupyter_config_path(monkeypatch, tmp_path):
     monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path / "user"))
-    cmd = setup_desktops()["command"]
+    cmd = jsp_argv("/s")
     dirs = [cmd[i + 1] for i, a in enumerate(cmd) if a == "--profiles-dir"]
     # Jupyter's own precedence, lowest first, since the daemon lets later directories win.
     assert dirs == [str(Path(p) / "desktops") for p in reversed(jupyter_config_path())]
     assert str(tmp_path / "user" / "desktops") in dirs
 
 
-def test_site_settings_become_daemon_flags(monkeypatch, tmp_path):
-    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path))
-    (tmp_path / "desktops").mkdir()
-    (tmp_path / "desktops" / "daemon.json").write_text(
-        json.dumps({"maxSessions": 2, "idleTimeoutMinutes": 90, "maxGeometry": "3840x2160"})
+@pytest.fixture
+def config(monkeypatch, tmp_path):
+    """A site config dir (on JUPYTER_CONFIG_PATH) and the user's own (JUPYTER_CONFIG_DIR)."""
+    site, user = tmp_path / "site", tmp_path / "user"
+    site.mkdir()
+    user.mkdir()
+    monkeypatch.setenv("JUPYTER_CONFIG_PATH", str(site))
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(user))
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    return site, user
+
+
+@pytest.fixture
+def system_config(config):
+    """/etc/jupyter, below the user's own dir in Jupyter's precedence (unlike a venv's own
+    etc/jupyter, which jupyter_core ranks above it). Removed afterwards."""
+    assert os.getuid() == 0, "writing /etc/jupyter needs root (CI runs as root)"
+    etc = Path("/etc/jupyter")
+    etc.mkdir(exist_ok=True)
+    f = etc / "jupyter_server_config.py"
+    assert not f.exists(), f"{f} exists already: this test would clobber it"
+    yield f, config[1]
+    f.unlink(missing_ok=True)
+
+
+def flag(cmd: list[str], name: str) -> str:
+    return cmd[cmd.index(name) + 1]
+
+
+def test_settings_in_jupyter_server_config_become_daemon_flags(config):
+    site, _ = config
+    (site / "jupyter_server_config.py").write_text(
+        "c.Desktops.max_sessions = 2\n"
+        "c.Desktops.idle_timeout = 90\n"
+        "c.Desktops.max_geometry = '3840x2160'\n"
+        "c.Desktops.runtime_dir = '/run/desktops/{uid}-{user}'\n"
     )
-    cmd = setup_desktops()["command"]
-    assert cmd[cmd.index("--max-sessions") + 1] == "2"
-    assert cmd[cmd.index("--idle-timeout") + 1] == "90"
-    assert cmd[cmd.index("--max-geometry") + 1] == "3840x2160"
+    cmd = jsp_argv("/s")
+    assert flag(cmd, "--max-sessions") == "2"
+    assert flag(cmd, "--idle-timeout") == "90.0"
+    assert flag(cmd, "--max-geometry") == "3840x2160"
+    user = pwd.getpwuid(os.getuid()).pw_name
+    assert flag(cmd, "--runtime-dir") == f"/run/desktops/{os.getuid()}-{user}"
 
 
-def test_unknown_site_setting_is_an_error(monkeypatch, tmp_path):
-    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path))
-    (tmp_path / "desktops").mkdir()
-    (tmp_path / "desktops" / "daemon.json").write_text(json.dumps({"maxSesions": 2}))
-    with pytest.raises(ValueError, match="unknown setting.*maxSesions"):
-        setup_desktops()
+def test_runtime_dir_defaults_to_jupyters_own_where_xdg_runtime_dir_is_unset(config, monkeypatch, tmp_path):
+    """Under JupyterHub's spawners nothing sets XDG_RUNTIME_DIR: the default must still be a
+    directory only the user can create, never a shared /tmp name another user can squat."""
+    monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "jrt"))
+    assert flag(jsp_argv("/s"), "--runtime-dir") == str(tmp_path / "jrt" / "desktops")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", "/run/user/4242")
+    assert flag(jsp_argv("/s"), "--runtime-dir") == "/run/user/4242/jupyter-desktops"
 
 
-def test_daemon_refuses_a_bad_setting_value_with_a_sentence(monkeypatch, tmp_path):
-    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(tmp_path))
-    (tmp_path / "desktops").mkdir()
-    (tmp_path / "desktops" / "daemon.json").write_text(json.dumps({"maxSessions": 0}))
-    cmd = [a.replace("{unix_socket}", str(tmp_path / "d.sock")) for a in setup_desktops()["command"]]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=20)
-    assert r.returncode == 2
-    assert "--max-sessions must be an integer from 1 to 16" in r.stderr
+def test_a_users_own_file_replacing_a_site_value_is_logged_with_both_files(system_config, caplog):
+    site, user = system_config
+    site.write_text("c.Desktops.max_sessions = 1\n")
+    (user / "jupyter_server_config.json").write_text('{"Desktops": {"max_sessions": 5}}')
+    with caplog.at_level("INFO", logger="jupyterlab_desktops"):
+        cmd = jsp_argv("/s")
+    assert flag(cmd, "--max-sessions") == "5"  # policy, not security: the user may
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == [
+        f"Desktops: max_sessions = 5 (from {user / 'jupyter_server_config.json'}); "
+        f"replaces the site's 1 from {site}"
+    ]
+
+
+def test_the_environments_own_settings_outrank_the_users_in_a_venv(config, caplog):
+    """Where deploy/ puts the site's settings: the hub venv's etc/jupyter, which jupyter_core
+    ranks above ~/.jupyter in a virtual environment, so a user's file does not change them."""
+    _, user = config
+    f = Path(sys.prefix) / "etc" / "jupyter" / "jupyter_server_config.py"
+    assert not f.exists(), f"{f} exists already: this test would clobber it"
+    f.write_text("c.Desktops.max_sessions = 1\n")
+    (user / "jupyter_server_config.py").write_text("c.Desktops.max_sessions = 5\n")
+    try:
+        assert flag(jsp_argv("/s"), "--max-sessions") == "1"
+    finally:
+        f.unlink()
+
+
+def serve_stand_in(cmd: list[str], sock: str):
+    """Runs the argv (the daemon or its stand-in) and returns (status, body) of a request."""
+    env = {k: v for k, v in os.environ.items() if "TOKEN" not in k}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        started = time.monotonic()
+        while not os.path.exists(sock):
+            assert proc.poll() is None, proc.stdout.read().decode()
+            assert time.monotonic() - started < 20
+            time.sleep(0.05)
+        assert stat.S_IMODE(os.stat(sock).st_mode) == 0o600
+        conn = UnixHTTPConnection(sock)
+        conn.request("POST", "/api/sessions", body='{"profile": "xfce"}', headers={"Content-Type": "application/json"})
+        r = conn.getresponse()
+        return r.status, json.loads(r.read())
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=20) == 0
+
+
+@pytest.mark.parametrize(
+    "text, said",
+    [
+        (
+            "c.Desktops.max_sesions = 3\n",
+            "{file} sets Desktops.max_sesions, which is not a setting (did you mean max_sessions?).",
+        ),
+        (
+            "c.Desktops.max_sessions = 40\n",
+            "{file} sets Desktops.max_sessions wrongly: must be from 1 to 16, not 40.",
+        ),
+        (
+            "c.Desktops.runtime_dir = '/srv/{home}'\n",
+            "{file} sets Desktops.runtime_dir wrongly: may use {{uid}} and {{user}} only, not '/srv/{{home}}'.",
+        ),
+        ("c.Desktops.max_sessions = (\n", "{file} could not be read (SyntaxError"),
+    ],
+)
+def test_a_settings_mistake_is_served_as_the_reason_naming_file_and_key(config, tmp_path, text, said):
+    site, _ = config
+    (site / "jupyter_server_config.py").write_text(text)
+    sock = str(tmp_path / "s.sock")
+    cmd = jsp_argv(sock)
+    assert "jupyterlab_desktops.unavailable" in cmd, cmd
+    status, body = serve_stand_in(cmd, sock)
+    assert status == 503
+    assert body["error"]["code"] == "unavailable"
+    assert said.format(file=site / "jupyter_server_config.py") in body["error"]["message"]
+
+
+def test_without_node_the_service_says_so_at_once(config, tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.delenv("JUPYTER_DESKTOPS_NODE", raising=False)
+    sock = str(tmp_path / "s.sock")
+    status, body = serve_stand_in(jsp_argv(sock), sock)
+    assert status == 503
+    assert body["error"]["message"].startswith(
+        "The desktops service cannot start on this server. Node.js was not found: looked for "
+        "node on the server's PATH (/nonexistent)."
+    )
+
+
+def test_FAKE_an_old_node_is_named_with_the_version_needed(config, tmp_path, monkeypatch):
+    """FAKE: a Node.js older than the minimum cannot be installed here; a script answers
+    --version as Node 16 would."""
+    fake = tmp_path / "FAKE-node"
+    fake.write_text("#!/bin/sh\necho v16.20.2\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("JUPYTER_DESKTOPS_NODE", str(fake))
+    cmd = jsp_argv(str(tmp_path / "s.sock"))
+    need = json.loads((Path(jupyterlab_desktops.__file__).parent / "daemon" / "package.json").read_text())
+    assert need["engines"]["node"] == ">=18"
+    assert f"{fake} is Node.js v16.20.2; the desktops service needs Node.js 18 or newer." in " ".join(cmd)
+
+
+def test_braces_in_a_reason_survive_jupyter_server_proxys_formatting(config):
+    site, _ = config
+    (site / "jupyter_server_config.py").write_text("c.Desktops.runtime_dir = '/x/{nope}'\n")
+    assert any("'/x/{nope}'" in a for a in jsp_argv("/s"))
 
 
 def test_spec_gives_the_daemon_the_running_servers_root_dir(tmp_path, monkeypatch):
@@ -93,21 +235,18 @@ def test_spec_gives_the_daemon_the_running_servers_root_dir(tmp_path, monkeypatc
     root = tmp_path / "notebooks"
     root.mkdir()
     monkeypatch.chdir(tmp_path)
-    cmd = setup_desktops()["command"]
-    assert cmd[cmd.index("--root-dir") + 1] == str(tmp_path)  # no server: the cwd
+    assert flag(jsp_argv("/s"), "--root-dir") == str(tmp_path)  # no server: the cwd
     ServerApp.instance(root_dir=str(root))
     try:
-        cmd = setup_desktops()["command"]
-        assert cmd[cmd.index("--root-dir") + 1] == str(root.resolve())
+        assert flag(jsp_argv("/s"), "--root-dir") == str(root.resolve())
     finally:
         ServerApp.clear_instance()
 
 
-def test_spec_carries_no_secret(monkeypatch):
+def test_the_command_carries_no_secret(monkeypatch):
     monkeypatch.setenv("JUPYTER_TOKEN", "secret-token-value")
     monkeypatch.setenv("JUPYTERHUB_API_TOKEN", "hub-token-value")
-    text = json.dumps(setup_desktops())
-    assert "token-value" not in text
+    assert "token-value" not in json.dumps(jsp_argv("/s"))
 
 
 def test_wheel_ships_the_labextension_and_executable_xstartups():
@@ -140,7 +279,7 @@ def daemon():
     with tempfile.TemporaryDirectory() as d:
         os.chmod(d, 0o700)
         sock = os.path.join(d, "desktops.sock")
-        cmd = [a.replace("{unix_socket}", sock) for a in setup_desktops()["command"]]
+        cmd = jsp_argv(sock)
         env = {k: v for k, v in os.environ.items() if "TOKEN" not in k}
         env["XDG_RUNTIME_DIR"] = d
         started = time.monotonic()
@@ -197,3 +336,100 @@ def test_doctor_reports_profiles_and_the_opengl_of_a_real_desktop():
     assert "ok  xfce (XFCE)" in out
     assert "off vapor (NCAR VAPOR): VAPOR is not installed: vapor not found at" in out
     assert "OpenGL on a desktop: 4.5 core, llvmpipe" in out
+
+
+def doctor(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    exe = Path(sys.prefix) / "bin" / "jupyter-desktops"
+    return subprocess.run([str(exe), "doctor", *args], capture_output=True, text=True, timeout=60, env=env)
+
+
+def test_doctor_without_node_says_so_instead_of_a_traceback():
+    env = {k: v for k, v in os.environ.items() if k != "JUPYTER_DESKTOPS_NODE"}
+    env["PATH"] = "/nonexistent"
+    r = doctor(env=env)
+    assert r.returncode == 1
+    assert "Traceback" not in r.stdout + r.stderr
+    assert "problem: Node.js was not found: looked for node on the server's PATH (/nonexistent)." in r.stdout
+    assert "The daemon's own checks (Xtigervnc, profiles, OpenGL) need Node.js: not run." in r.stdout
+
+
+def test_doctor_names_the_file_and_key_of_a_settings_typo(config):
+    site, _ = config
+    (site / "jupyter_server_config.json").write_text('{"Desktops": {"idle_timout": 30}}')
+    r = doctor(env=dict(os.environ))
+    assert r.returncode == 1
+    assert (
+        f"problem: {site / 'jupyter_server_config.json'} sets Desktops.idle_timout, which is not a "
+        "setting (did you mean idle_timeout?)."
+    ) in r.stdout
+
+
+def test_doctor_says_which_file_set_each_setting(system_config):
+    site, user = system_config
+    site.write_text("c.Desktops.max_sessions = 1\nc.Desktops.idle_timeout = 120\n")
+    (user / "jupyter_server_config.py").write_text("c.Desktops.max_sessions = 3\n")
+    r = doctor("--Desktops.max_geometry=1920x1080", env=dict(os.environ))
+    assert f"  idle_timeout = 120.0 (from {site})" in r.stdout
+    assert (
+        f"  max_sessions = 3 (from {user / 'jupyter_server_config.py'}); replaces the site's 1 "
+        f"from {site}"
+    ) in r.stdout
+    assert "  max_geometry = '1920x1080' (from the command line)" in r.stdout
+    assert "  xvnc = 'Xtigervnc' (default)" in r.stdout
+
+
+def test_every_setting_has_its_type_and_help_in_help_all():
+    exe = Path(sys.prefix) / "bin" / "jupyter-desktops"
+    out = subprocess.run([str(exe), "--help-all"], capture_output=True, text=True, timeout=60).stdout
+    for name, kind in [
+        ("max_sessions", "Int"),
+        ("max_geometry", "Unicode"),
+        ("idle_timeout", "Float"),
+        ("runtime_dir", "Unicode"),
+        ("xvnc", "Unicode"),
+        ("node", "Unicode"),
+    ]:
+        i = out.index(f"--Desktops.{name}=<{kind}>")
+        assert len(out[i:].split("\n")[1].strip()) > 20, f"{name} has no help"
+
+
+def test_doctor_finds_an_environment_other_users_cannot_read():
+    """Root installs the hub's environment; with a private umask users' servers cannot start."""
+    assert os.getuid() == 0, "this check needs root (CI runs as root)"
+    victim = Path(jupyterlab_desktops.__file__).parent / "launch.py"
+    mode = victim.stat().st_mode
+    victim.chmod(0o600)
+    try:
+        r = doctor(env=dict(os.environ))
+    finally:
+        victim.chmod(stat.S_IMODE(mode))
+    assert r.returncode == 1
+    assert (
+        f"problem: {victim} cannot be read by other users (mode -rw-------): the environment was "
+        f"installed with a private umask. Fix: chmod -R a+rX {Path(sys.prefix).resolve()}"
+    ) in r.stdout
+
+
+def test_doctor_on_debians_own_tornado_says_what_to_install(tmp_path):
+    """The reference stack: a venv with --system-site-packages beside Debian's jupyterhub sees
+    Debian's tornado 6.2, too old for jupyter-server-proxy's WebSockets to unix sockets."""
+    if not Path("/usr/lib/python3/dist-packages/tornado").is_dir():
+        raise AssertionError("Debian's tornado is missing: apt-get install python3-tornado (the test command does)")
+    venv = tmp_path / "venv"
+    subprocess.run(["/usr/bin/python3", "-m", "venv", "--system-site-packages", str(venv)], check=True)
+    wheel = next((Path(__file__).parent.parent / "build" / "wheel").glob("*.whl"))
+    subprocess.run(
+        [str(venv / "bin" / "pip"), "install", "-q", "--no-deps", "--no-index", str(wheel)],
+        check=True,
+        env={**os.environ, "PIP_RETRIES": "0"},
+    )
+    r = subprocess.run(
+        [str(venv / "bin" / "jupyter-desktops"), "doctor"], capture_output=True, text=True, timeout=60
+    )
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "Traceback" not in r.stdout + r.stderr
+    assert (
+        "problem: tornado 6.2 (in /usr/lib/python3/dist-packages) is too old or too new: "
+        "jupyterlab-desktops needs tornado>=6.3 (jupyter-server-proxy needs it for WebSockets to the "
+        f"desktops service). Fix: {venv / 'bin' / 'python3'} -m pip install 'tornado>=6.3'"
+    ) in r.stdout

@@ -1,16 +1,10 @@
 // Starts scripts/serve.py (JupyterLab + the installed wheel, isolated config) on a free port
 // and stops it after the run. Tests read the URL and token from the state dir.
-import { execFileSync, spawn } from 'node:child_process';
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  writeFileSync
-} from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { serve } from './serve';
 
 const ROOT = resolve(__dirname, '..');
 export const STATE_FILE = join(__dirname, 'test-results', 'stack.json');
@@ -86,39 +80,10 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     join(ROOT, 'daemon', 'test', 'fixtures', 'temperature.cdl')
   ]);
   writeFileSync(join(state, 'root', 'data', 'notes.txt'), 'not netCDF\n');
-  const proc = spawn(
-    python,
-    [
-      join(ROOT, 'scripts', 'serve.py'),
-      '--venv',
-      venv,
-      '--port',
-      '0',
-      '--isolated',
-      '--state-dir',
-      state
-    ],
-    {
-      env: { ...process.env, JUPYTERLAB_SETTINGS_DIR: join(state, 'settings') },
-      stdio: ['ignore', 'pipe', 'pipe']
-    }
-  );
-  let output = '';
-  proc.stdout.on('data', d => (output += d));
-  proc.stderr.on('data', d => (output += d));
-  const urlFile = join(state, 'url');
-  const deadline = Date.now() + 120_000;
-  while (!existsSync(urlFile)) {
-    if (proc.exitCode !== null) throw new Error(`serve.py exited:\n${output}`);
-    if (Date.now() > deadline) throw new Error(`serve.py not ready in 120 s:\n${output}`);
-    await new Promise(r => setTimeout(r, 250));
-  }
-  const stack = { ...JSON.parse(readFileSync(urlFile, 'utf8')), state };
+  const served = await serve(venv, state, { JUPYTERLAB_SETTINGS_DIR: join(state, 'settings') });
+  const stack = { ...served.stack, state };
   mkdirSync(join(__dirname, 'test-results'), { recursive: true });
   writeFileSync(STATE_FILE, JSON.stringify(stack));
   console.log(`e2e: JupyterLab via the ${stack.mode} route at ${stack.base}`);
-  return async () => {
-    proc.kill('SIGTERM');
-    await new Promise(r => proc.once('exit', r));
-  };
+  return served.stop;
 }

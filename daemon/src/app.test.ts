@@ -169,6 +169,35 @@ describe('the HTTP API (app.inject)', () => {
     expect(same.statusCode).toBe(200);
   });
 
+  it('says so when a proxy drops the port from Host, which refuses every start', async () => {
+    // nginx's `proxy_set_header Host $host` on a hub at :8443.
+    const r = await d.app.inject({
+      method: 'POST',
+      url: '/api/sessions',
+      headers: {
+        ...auth,
+        host: 'hub.example.org',
+        origin: 'https://hub.example.org:8443',
+        'content-type': 'application/json'
+      },
+      payload: '{"profile":"test-min"}'
+    });
+    expect(r.statusCode).toBe(403);
+    expect(r.json().error.message).toBe(
+      'The request came from hub.example.org:8443 but the server was asked for ' +
+        'hub.example.org: a proxy in front of Jupyter (nginx, for instance) drops the port ' +
+        'from the Host header. It must pass it on whole: proxy_set_header Host $http_host;'
+    );
+    // Another host entirely is plain cross-origin, with nothing quoted back.
+    const odd = await d.app.inject({
+      url: '/api/sessions',
+      headers: { ...auth, host: 'hub.example.org<b>', origin: 'https://hub.example.org:1' }
+    });
+    expect(odd.statusCode).toBe(403);
+    expect(odd.json().error.message).toBe('Cross-origin requests are not allowed');
+    expect(d.sessions.list()).toEqual([]);
+  });
+
   it('answers 404 with JSON for unknown routes and sessions', async () => {
     expect((await d.app.inject({ url: '/nope', headers: auth })).json().error.code).toBe(
       'not-found'

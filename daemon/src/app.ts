@@ -50,6 +50,30 @@ const serializers = {
   })
 };
 
+/**
+ * The service when it cannot start desktops (its runtime directory cannot be made, say): the
+ * same security checks, then HTTP 503 with the reason on every route, so the launcher and
+ * the tabs say why at once. jupyter-server-proxy's readiness probe gets its answer too.
+ */
+export async function buildUnavailableApp(o: {
+  problem: string;
+  token?: string;
+  logger?: boolean | object;
+}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: o.logger === false || o.logger === undefined ? false : { level: 'info', serializers },
+    rewriteUrl: req => stripMount(req.url ?? '/'),
+    forceCloseConnections: true
+  });
+  app.addHook('onRequest', async (req, reply) => {
+    hardenHeaders(reply);
+    const denial = checkToken(req, o.token) ?? checkOrigin(req) ?? checkCsrf(req);
+    if (denial) return deny(reply, denial);
+    return reply.code(503).send({ error: { code: 'unavailable', message: o.problem } });
+  });
+  return app;
+}
+
 export async function buildApp(o: IAppOptions): Promise<FastifyInstance> {
   const maxMessage = o.maxMessage ?? 1 << 20;
   const app = Fastify({
@@ -215,10 +239,16 @@ export async function buildApp(o: IAppOptions): Promise<FastifyInstance> {
           .send({ error: { code: s ? 'conflict' : 'not-found', message } });
       }
     },
-    handler: async (_req, reply) =>
-      reply
-        .code(400)
-        .send({ error: { code: 'bad-request', message: 'WebSocket upgrade required' } }),
+    // A plain GET here is a WebSocket whose upgrade headers a proxy in front dropped: the
+    // browser only sees its stream fail, so the session keeps the reason for the tab.
+    handler: async (req, reply) => {
+      const message =
+        "This desktop's stream was asked for without its WebSocket headers: a proxy in front " +
+        'of Jupyter drops them. nginx needs: proxy_http_version 1.1; ' +
+        'proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade";';
+      sessions.noteConnectProblem((req.params as { id: string }).id, message);
+      return reply.code(400).send({ error: { code: 'bad-request', message } });
+    },
     wsHandler: (ws, req) => {
       const { id } = req.params as { id: string };
       const path = sessions.rfbSocket(id);
@@ -226,6 +256,7 @@ export async function buildApp(o: IAppOptions): Promise<FastifyInstance> {
         ws.close(CLOSE.ended, 'desktop not running');
         return;
       }
+      sessions.noteConnectProblem(id, undefined);
       const { width, height } = sessions.maxGeometry;
       bridge(ws, path, {
         maxWidth: width,

@@ -2,11 +2,13 @@
 // directory, every profile's availability, and the OpenGL a desktop offers (checked on a
 // short-lived Xtigervnc, exactly as a session would get it).
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { findProgram, type ProfileStore } from './profiles.js';
+import { prepareRuntimeDir } from './runtime.js';
 import { checkGl, type IGlInfo } from './sessions/gl.js';
 import { readDisplay, writeXauthority, xvncArgs } from './sessions/xvnc.js';
 
@@ -42,18 +44,32 @@ export async function probeGl(xvnc: string, glxinfo: string): Promise<IGlInfo> {
   }
 }
 
+/** The oldest Node.js major version this daemon runs on: `engines.node` of its package.json. */
+export function nodeMinimum(assets: string): number {
+  const pkg = JSON.parse(readFileSync(join(assets, 'package.json'), 'utf8')) as {
+    engines?: { node?: string };
+  };
+  const m = /^>=\s*(\d+)/.exec(pkg.engines?.node ?? '');
+  if (!m) throw new Error(`no engines.node (">=N") in ${join(assets, 'package.json')}`);
+  return Number(m[1]);
+}
+
 export async function doctor(o: {
   profiles: ProfileStore;
   xvnc: string;
   runtimeDir: string;
+  runtimeDirGiven: boolean;
+  /** Where the daemon's package.json is (dist/ for the bundle). */
+  assets: string;
 }): Promise<IDoctorReport> {
   const lines: string[] = [];
   let ok = true;
   const major = Number(process.versions.node.split('.')[0]);
+  const need = nodeMinimum(o.assets);
   lines.push(
-    `Node.js ${process.version}: ${major >= 18 ? 'ok' : 'too old, 18 or newer is needed'}`
+    `Node.js ${process.version}: ${major >= need ? 'ok' : `too old, ${need} or newer is needed`}`
   );
-  if (major < 18) ok = false;
+  if (major < need) ok = false;
 
   const xvnc = await findProgram(o.xvnc);
   lines.push(
@@ -62,7 +78,14 @@ export async function doctor(o: {
       : `Xtigervnc: missing (${o.xvnc}; Debian: tigervnc-standalone-server)`
   );
   if (!xvnc) ok = false;
-  lines.push(`Runtime directory: ${o.runtimeDir}`);
+  try {
+    const own = await prepareRuntimeDir({ ...o });
+    await rm(own, { recursive: true, force: true });
+    lines.push(`Runtime directory: ${o.runtimeDir}: ok`);
+  } catch (err) {
+    lines.push(`Runtime directory: problem: ${(err as Error).message}`);
+    ok = false;
+  }
 
   const { problems } = await o.profiles.load();
   const list = await o.profiles.list();

@@ -19,15 +19,26 @@ export function checkToken(req: FastifyRequest, token: string | undefined): Deni
 export function checkOrigin(req: FastifyRequest): Denial {
   const origin = req.headers.origin;
   if (origin === undefined) return undefined;
-  const host = req.headers.host;
-  let originHost: string;
+  const host = typeof req.headers.host === 'string' ? req.headers.host : '';
+  let originHost = '';
   try {
     originHost = new URL(origin).host;
   } catch {
-    originHost = '';
+    // not a URL: refused below
   }
-  if (originHost && typeof host === 'string' && originHost === host) {
-    return undefined;
+  if (originHost && originHost === host) return undefined;
+  // Same host name, other port: a proxy in front dropped the port from Host (nginx's
+  // `proxy_set_header Host $host`), which refuses every start. Say so, not "cross-origin".
+  const name = (h: string): string => h.replace(/:\d+$/, '');
+  if (originHost && host && name(originHost) === name(host)) {
+    return {
+      status: 403,
+      code: 'forbidden',
+      message:
+        `The request came from ${Private.shown(originHost)} but the server was asked for ` +
+        `${Private.shown(host)}: a proxy in front of Jupyter (nginx, for instance) drops the ` +
+        'port from the Host header. It must pass it on whole: proxy_set_header Host $http_host;'
+    };
   }
   return { status: 403, code: 'forbidden', message: 'Cross-origin requests are not allowed' };
 }
@@ -66,4 +77,11 @@ export function hardenHeaders(reply: FastifyReply): void {
   reply.header('Content-Security-Policy', "default-src 'none'; frame-ancestors 'self'");
   reply.header('Cache-Control', 'no-store');
   reply.header('Referrer-Policy', 'no-referrer');
+}
+
+namespace Private {
+  /** A header value fit to quote in a message: host characters only, and short. */
+  export function shown(value: string): string {
+    return value.replace(/[^A-Za-z0-9.:[\]-]/g, '?').slice(0, 100);
+  }
 }

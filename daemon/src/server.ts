@@ -3,13 +3,15 @@
 // environment, on loopback for development. Exits 0 only when asked to stop (SIGTERM/SIGINT):
 // jupyter-server-proxy never restarts a daemon that exited 0.
 import { realpathSync } from 'node:fs';
-import { chmod, lstat, mkdir, mkdtemp, unlink } from 'node:fs/promises';
+import { chmod, lstat, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildApp } from './app.js';
+import type { FastifyInstance } from 'fastify';
+import { buildApp, buildUnavailableApp } from './app.js';
 import { doctor } from './doctor.js';
 import { ProfileStore } from './profiles.js';
+import { prepareRuntimeDir } from './runtime.js';
 import { SessionManager } from './sessions/manager.js';
 
 const USAGE = `usage: jupyter-desktops-daemon (--socket PATH | --tcp 127.0.0.1:PORT | --doctor) [options]
@@ -134,20 +136,6 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): IDaemonConf
   };
 }
 
-/**
- * Creates (or checks) a directory that must be ours alone: not a symlink, owned by us, 0700.
- * Another user could otherwise pre-create it in /tmp and read our sockets.
- */
-export async function ensurePrivateDir(dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const st = await lstat(dir);
-  const uid = process.getuid ? process.getuid() : st.uid;
-  if (!st.isDirectory() || st.uid !== uid) {
-    throw new Error(`${dir} is not a directory owned by this user; refusing to use it`);
-  }
-  if ((st.mode & 0o077) !== 0) await chmod(dir, 0o700);
-}
-
 async function unlinkStaleSocket(path: string): Promise<void> {
   try {
     const st = await lstat(path);
@@ -174,26 +162,26 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     xvnc: cfg.xvnc
   });
   if (cfg.doctor) {
-    const report = await doctor({ profiles, xvnc: cfg.xvnc, runtimeDir: cfg.runtimeDir });
+    const report = await doctor({ ...cfg, profiles, assets: assetsRoot() });
     process.stdout.write(report.lines.join('\n') + '\n');
     process.exit(report.ok ? 0 : 1);
   }
+  let runtimeDir: string;
   try {
-    await ensurePrivateDir(cfg.runtimeDir);
+    runtimeDir = await prepareRuntimeDir(cfg);
   } catch (err) {
-    if (cfg.runtimeDirGiven) throw err;
-    // The shared default in /tmp can be squatted by another user: use a fresh private one.
-    // (Orphans of an earlier crashed daemon are then not found; say so.)
-    const fallback = await mkdtemp(join(tmpdir(), `jupyter-desktops-${process.getuid?.() ?? 0}-`));
-    process.stderr.write(
-      `jupyter-desktops-daemon: ${(err as Error).message}; using ${fallback} instead ` +
-        '(set XDG_RUNTIME_DIR or --runtime-dir to a directory of your own)\n'
-    );
-    cfg.runtimeDir = fallback;
+    // Not an exit: jupyter-server-proxy would restart us in a loop while the tab waits for a
+    // time-out. Serve the reason instead, on every route.
+    const problem = (err as Error).message;
+    process.stderr.write(`jupyter-desktops-daemon: cannot start desktops: ${problem}\n`);
+    const app = await buildUnavailableApp({
+      problem,
+      token: cfg.token,
+      logger: cfg.quiet ? false : {}
+    });
+    await serve(app, cfg, async () => undefined);
+    return;
   }
-  // One directory per daemon: a user's second Jupyter server runs a second daemon.
-  const runtimeDir = join(cfg.runtimeDir, `d${process.pid}`);
-  await ensurePrivateDir(runtimeDir);
 
   const sessions = new SessionManager({
     profiles,
@@ -217,13 +205,24 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   const { problems } = await profiles.load();
   for (const p of problems) app.log.warn(`ignoring profile ${p.file}: ${p.message}`);
 
+  await serve(app, cfg, async () => {
+    sessions.dispose();
+    await sessions.stopAll({ code: 'daemon-shutdown', message: 'The desktops service stopped' });
+  });
+}
+
+/** Listens as the config says, and stops (`cleanup` first) on SIGTERM or SIGINT, exiting 0. */
+async function serve(
+  app: FastifyInstance,
+  cfg: IDaemonConfig,
+  cleanup: () => Promise<void>
+): Promise<void> {
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
     if (stopping) return;
     stopping = true;
     app.log.info(`${signal}: stopping every desktop`);
-    sessions.dispose();
-    await sessions.stopAll({ code: 'daemon-shutdown', message: 'The desktops service stopped' });
+    await cleanup();
     await app.close();
     process.exit(0);
   };

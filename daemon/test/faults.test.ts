@@ -304,6 +304,64 @@ describe('an unwritable or full runtime disk', () => {
     }
   });
 
+  it('a runtime directory that cannot be made: every route says why at once, and SIGTERM still stops it', async () => {
+    const sock = join(tmp('desktops-sock-'), 'd.sock');
+    execFileSync('mount', ['-o', 'remount,ro', mnt]);
+    try {
+      p = await spawnDaemon(sock, [
+        '--runtime-dir',
+        join(mnt, 'never'),
+        '--profiles-dir',
+        profiles()
+      ]);
+      for (const [method, path, body] of [
+        ['GET', '/healthz'],
+        ['GET', '/api/profiles'],
+        ['POST', '/api/sessions', { profile: 'test-min' }]
+      ] as const) {
+        const r = await request(sock, method, path, body);
+        expect(r.status, path).toBe(503);
+        expect(r.json.error).toEqual({
+          code: 'unavailable',
+          message:
+            `The runtime directory ${join(mnt, 'never')} cannot be used: ${join(mnt, 'never')} is ` +
+            'on a read-only file system. Set c.Desktops.runtime_dir (in jupyter_server_config.py) ' +
+            'to a directory of your own, or ask your administrator to.'
+        });
+      }
+      // Served, not exited: jupyter-server-proxy would restart an exited daemon in a loop.
+      expect(p.exitCode).toBe(null);
+      p.kill('SIGTERM');
+      expect(await exited(p)).toBe(0);
+    } finally {
+      execFileSync('mount', ['-o', 'remount,rw', mnt]);
+    }
+  });
+
+  it('a runtime directory on a file system that refuses it (/proc): a sentence, not a hang', async () => {
+    const sock = join(tmp('desktops-sock-'), 'd.sock');
+    p = await spawnDaemon(sock, ['--runtime-dir', '/proc/jupyter-desktops-test/rt']);
+    const r = await request(sock, 'GET', '/api/sessions');
+    expect(r.status).toBe(503);
+    expect(r.json.error.message).toMatch(
+      /^The runtime directory \/proc\/jupyter-desktops-test\/rt cannot be used/
+    );
+  });
+
+  it('a runtime directory too long a path for the sockets below it: a sentence', async () => {
+    const sock = join(tmp('desktops-sock-'), 'd.sock');
+    const long = join(mnt, 'x'.repeat(90));
+    p = await spawnDaemon(sock, ['--runtime-dir', long]);
+    const r = await request(sock, 'GET', '/api/profiles');
+    expect(r.status).toBe(503);
+    expect(r.json.error.message).toBe(
+      `The runtime directory ${long} is too long a path: desktop sockets under it would pass ` +
+        "Linux's limit of 107 characters for a socket path. Set c.Desktops.runtime_dir (in " +
+        'jupyter_server_config.py) to a directory of your own, or ask your administrator to.'
+    );
+    expect(existsSync(long)).toBe(false);
+  });
+
   it('a start on a full runtime disk fails with a sentence, and the daemon lives on', async () => {
     const sock = join(tmp('desktops-sock-'), 'd.sock');
     const runtime = join(mnt, 'rt');

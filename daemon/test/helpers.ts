@@ -292,9 +292,10 @@ export async function spawnDaemon(
   await waitFor(
     async () => {
       if (p.exitCode !== null) throw new Error(`daemon exited ${p.exitCode}: ${err}`);
+      // Any answer, as jupyter-server-proxy waits: a daemon that cannot start desktops
+      // answers too (503, with the reason).
       return (
-        existsSync(socket) &&
-        (await request(socket, 'GET', '/healthz').catch(() => undefined))?.status === 200
+        existsSync(socket) && (await request(socket, 'GET', '/healthz').catch(() => undefined))
       );
     },
     20000,
@@ -333,8 +334,7 @@ export async function userDaemon(
   const proc = asUser(user, [process.execPath, bundle, '--socket', socket, '--quiet', ...args]);
   await waitFor(
     async () =>
-      existsSync(socket) &&
-      (await request(socket, 'GET', '/healthz').catch(() => undefined))?.status === 200,
+      existsSync(socket) && (await request(socket, 'GET', '/healthz').catch(() => undefined)),
     30000,
     `${user}'s daemon`
   );

@@ -1,6 +1,7 @@
 // Many users on one host: ten real Linux users, each with their own daemon (the bundled one,
 // run as that user), start desktops at the same moment while another user squats an X lock.
 import { execFileSync, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import {
   chmodSync,
   existsSync,
@@ -17,6 +18,7 @@ import {
   readableBundle,
   request,
   requireProgram,
+  runAs,
   tmp,
   userDaemon,
   waitFor,
@@ -106,6 +108,66 @@ describe('ten users at once', () => {
       const uids = new Set(processesOfSession(started[i].json.id).map(p => p.uid));
       expect(uids.size, d.user).toBeGreaterThan(0);
       expect([...uids]).toEqual([uid]);
+    }
+  });
+
+  it('a site runtime directory ({uid}) that another user created first is refused, and every tab is told why', async () => {
+    const user = 'desktops-u11';
+    const { uid } = ensureUser(user);
+    const mallory = ensureUser(SQUATTER);
+    // c.Desktops.runtime_dir = '<shared>/{uid}' in a sticky, world-writable place like /tmp.
+    const shared = tmp('desktops-site-rt-');
+    chmodSync(shared, 0o1777);
+    const mine = join(shared, String(uid));
+    expect(runAs(SQUATTER, ['mkdir', '-m', '777', mine]).status).toBe(0);
+    const { proc, socket } = await userDaemon(user, bundle, [
+      ...profileArgs(),
+      '--runtime-dir',
+      mine
+    ]);
+    try {
+      for (const [method, path] of [
+        ['GET', '/api/profiles'],
+        ['POST', '/api/sessions']
+      ]) {
+        const r = await request(
+          socket,
+          method,
+          path,
+          method === 'POST' ? { profile: 'test-min' } : undefined
+        );
+        expect(r.status).toBe(503);
+        expect(r.json.error.message).toBe(
+          `The runtime directory ${mine} cannot be used: ${mine} belongs to another user ` +
+            `(uid ${mallory.uid}), who could reach the desktops in it; refusing to use it. Set ` +
+            'c.Desktops.runtime_dir (in jupyter_server_config.py) to a directory of your own, or ' +
+            'ask your administrator to.'
+        );
+      }
+      expect(readdirSync(mine)).toEqual([]);
+    } finally {
+      proc.kill('SIGTERM');
+      await new Promise(r => proc.once('exit', r));
+    }
+  });
+
+  it('a runtime directory the user may not create: the reason on every route, not a restart loop', async () => {
+    const user = 'desktops-u12';
+    const { proc, socket } = await userDaemon(user, bundle, [
+      ...profileArgs(),
+      '--runtime-dir',
+      '/root/desktops-not-yours'
+    ]);
+    try {
+      const r = await request(socket, 'GET', '/api/sessions');
+      expect(r.status).toBe(503);
+      expect(r.json.error.message).toMatch(
+        /^The runtime directory \/root\/desktops-not-yours cannot be used: no permission to write \/root\/desktops-not-yours\. /
+      );
+      expect(proc.exitCode).toBe(null);
+    } finally {
+      proc.kill('SIGTERM');
+      await new Promise(r => proc.once('exit', r));
     }
   });
 

@@ -107,6 +107,19 @@ describe('the web side', () => {
     (ok as WebSocket).close();
   });
 
+  it('a stream request stripped of its WebSocket headers by a proxy: the session says why until a tab connects', async () => {
+    const plain = await request(d.socket, 'GET', `/api/sessions/${id}/rfb`, undefined, auth);
+    expect(plain.status).toBe(400);
+    const said = (await request(d.socket, 'GET', `/api/sessions/${id}`, undefined, auth)).json;
+    expect(said.connectProblem).toMatch(
+      /^This desktop's stream was asked for without its WebSocket headers: .*proxy_set_header Upgrade \$http_upgrade;/
+    );
+    const ws = (await upgrade(d, id, auth)) as WebSocket;
+    const after = (await request(d.socket, 'GET', `/api/sessions/${id}`, undefined, auth)).json;
+    expect(after.connectProblem).toBeUndefined();
+    ws.close();
+  });
+
   it('a message over the size limit closes that connection with 1009; the desktop stays', async () => {
     const ws = (await upgrade(d, id, auth)) as WebSocket;
     const done = closed(ws);

@@ -491,7 +491,7 @@ test('without the desktops service, Lab says why instead of showing no tiles (pr
   const s = stack();
   await page.goto(`${s.base}lab/workspaces/no-service-${Date.now()}?token=${s.token}`);
   await expect(page.locator('.jp-Notification-Toast-warning, .Toastify__toast')).toContainText(
-    'Desktops are not available: The desktops service did not start (HTTP 502).'
+    'Desktops are not available: The desktops service did not answer (HTTP 502).'
   );
   await expect(page.locator('.jp-LauncherCard-label', { hasText: /^XFCE$/ })).toHaveCount(0);
 });

@@ -131,6 +131,17 @@ export class SessionManager extends EventEmitter {
     return r && r.session.state === 'running' ? join(r.dir, 'rfb.sock') : undefined;
   }
 
+  /**
+   * Records why a tab could not open a session's stream, for the tab to show (the browser
+   * learns nothing from a failed WebSocket); `undefined` once one connects.
+   */
+  noteConnectProblem(id: string, problem: string | undefined): void {
+    const r = this._records.get(id);
+    if (!r) return;
+    if (problem) r.session.connectProblem = problem;
+    else delete r.session.connectProblem;
+  }
+
   /** Records user input on a session (the idle clock restarts). */
   touch(id: string): void {
     const r = this._records.get(id);
@@ -626,7 +637,7 @@ export function formatDuration(ms: number): string {
 }
 
 /** File-system failures as sentences that name the place and the cause. */
-function describeFsError(err: unknown, where: string): string {
+export function describeFsError(err: unknown, where: string): string {
   const e = err as NodeJS.ErrnoException;
   switch (e.code) {
     case 'ENOSPC':

@@ -4,7 +4,7 @@ import { createServer, type Server } from 'node:http';
 import { AddressInfo } from 'node:net';
 import { ServerConnection } from '@jupyterlab/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DesktopsAPI, DesktopsError } from './api';
+import { DesktopsAPI, DesktopsError, isTransient } from './api';
 
 let server: Server;
 let api: DesktopsAPI;
@@ -26,6 +26,11 @@ beforeAll(async () => {
       if (url === '/lab/desktops/api/sessions' && req.method === 'POST') {
         return json(409, {
           error: { code: 'profile-unavailable', message: 'VAPOR is not installed' }
+        });
+      }
+      if (url === '/down/desktops/api/profiles') {
+        return json(503, {
+          error: { code: 'unavailable', message: 'The desktops service cannot start: no Node.js' }
         });
       }
       if (url.startsWith('/missing/')) {
@@ -74,10 +79,26 @@ describe('DesktopsAPI', () => {
     expect(err.message).toMatch(/jupyter-server-proxy is not installed or not enabled/);
   });
 
-  it('explains a daemon that does not answer', async () => {
+  it('explains a daemon that does not answer, without guessing a cause', async () => {
     const err = await api.session('AAAAAAAAAAAAAAAA').catch(e => e);
     expect(err.code).toBe('daemon-unreachable');
-    expect(err.message).toMatch(/^The desktops service did not start \(HTTP 502\)/);
+    expect(err.message).toMatch(/^The desktops service did not answer \(HTTP 502\)/);
+    expect(err.message).toMatch(/jupyter desktops doctor/);
+    expect(err.message).not.toMatch(/Node/);
+    expect(isTransient(err)).toBe(true);
+  });
+
+  it("passes on why the service cannot run, as a failure that retrying won't mend", async () => {
+    const down = new DesktopsAPI(
+      ServerConnection.makeSettings({ baseUrl: api.settings.baseUrl.replace('/lab/', '/down/') })
+    );
+    const err = await down.profiles().catch(e => e);
+    expect(err).toMatchObject({
+      status: 503,
+      code: 'unavailable',
+      message: 'The desktops service cannot start: no Node.js'
+    });
+    expect(isTransient(err)).toBe(false);
   });
 
   it('explains an unreachable server', async () => {

@@ -106,6 +106,14 @@ export class DesktopsAPI {
   }
 }
 
+/**
+ * Failures that a later attempt may not have: no network, a proxy or a server restarting. Not
+ * the service's own answers (an `unavailable` service says why it cannot run).
+ */
+export function isTransient(err: DesktopsError): boolean {
+  return err.code === 'network' || (err.code === 'daemon-unreachable' && err.status >= 502);
+}
+
 namespace Private {
   /** The daemon did not answer: say which part of the path is missing. */
   export function proxyError(status: number): DesktopsError {
@@ -126,8 +134,8 @@ namespace Private {
       );
     }
     return new DesktopsError(
-      `The desktops service did not start (HTTP ${status}). The Jupyter server log says why; ` +
-        'check that Node.js 18 or newer is installed on the server.',
+      `The desktops service did not answer (HTTP ${status}). The Jupyter server's log says ` +
+        'why; `jupyter desktops doctor`, run on the server, checks what it needs.',
       status,
       'daemon-unreachable'
     );

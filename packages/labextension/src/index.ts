@@ -257,10 +257,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
       },
       execute: async args => {
-        await Promise.all([profilesLoaded, settingsLoaded]);
         const session = typeof args.session === 'string' ? args.session : undefined;
         const open = typeof args.open === 'string' ? args.open : undefined;
         const id = typeof args.profile === 'string' ? args.profile : '';
+        if (args.restored && !session) return; // Saved before its desktop started: nothing to attach to.
+        await settingsLoaded;
         if (session) {
           // Already shown here: go to that tab.
           const shown = tracker.find(w => w.content.session?.id === session);
@@ -268,11 +269,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
             app.shell.activateById(shown.id);
             return shown;
           }
-          const p = profiles.get(id) ?? { id, title: id, description: '' };
+          // Not waiting for the profiles: Lab's start-up waits for restored tabs, and a
+          // service that is slow to answer must not hold it. The tab asks for its desktop.
+          const title = typeof args.title === 'string' ? args.title : id;
+          const p = profiles.get(id) ?? { id, title, description: '' };
           const key = typeof args.key === 'string' ? args.key : undefined;
           return createTab(p, { session, key });
         }
-        if (args.restored) return; // A tab saved before its desktop started: nothing to attach to.
+        await profilesLoaded;
         const p = profiles.get(id);
         if (!p) return;
         if (!p.available) return unavailable(p);
@@ -471,6 +475,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         command: CommandIDs.open,
         args: tab => ({
           profile: tab.content.profile.id,
+          title: tab.content.profile.title,
           session: tab.content.session?.id ?? null,
           key: tab.content.key,
           restored: true

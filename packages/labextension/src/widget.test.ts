@@ -183,6 +183,43 @@ describe('DesktopWidget with the real daemon', () => {
     }
   });
 
+  it('a running desktop whose stream never opens says why after two tries, not after minutes', async () => {
+    const s = await d.sessions.start('test-min', { width: 640, height: 480 });
+    // A proxy that drops the upgrade headers: the daemon saw a plain GET for the stream.
+    const plain = await fetch(api.url(`api/sessions/${s.id}/rfb`), {
+      headers: { Authorization: `token ${TOKEN}` }
+    });
+    expect(plain.status).toBe(400);
+    const { DesktopsAPI } = await import('./api');
+    // REST reaches the daemon; WebSockets go nowhere (a refused port).
+    const broken = new DesktopsAPI(
+      ServerConnection.makeSettings({
+        baseUrl: api.settings.baseUrl,
+        wsUrl: 'ws://127.0.0.1:1/',
+        token: TOKEN,
+        fetch: (...a: Parameters<typeof fetch>) => fetch(...a)
+      })
+    );
+    // happy-dom's WebSocket opens nothing: a real one (ws), refused as a browser's would be.
+    const dom = globalThis.WebSocket;
+    globalThis.WebSocket = (await import('ws')).WebSocket as unknown as typeof WebSocket;
+    const states: string[] = [];
+    try {
+      const w = await shown({ api: broken, session: s.id });
+      w.stateChanged.connect((_, state) => states.push(state));
+      await expect.poll(() => w.state, { timeout: 20_000 }).toBe('disconnected');
+      expect(states.filter(x => x === 'reconnecting')).toHaveLength(1);
+      expect(message(w)).toMatch(
+        /^This desktop's stream was asked for without its WebSocket headers/
+      );
+      expect(buttons(w)).toEqual(['Retry']);
+      w.dispose();
+    } finally {
+      globalThis.WebSocket = dom;
+      await d.sessions.stop(s.id);
+    }
+  });
+
   it('settings apply to the tab at once', () => {
     const w = new DesktopWidget({
       api,

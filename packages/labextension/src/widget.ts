@@ -10,7 +10,7 @@ import type { Message } from '@lumino/messaging';
 import { Signal, type ISignal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 import type RFB from '@novnc/novnc';
-import { DesktopsError, type DesktopsAPI } from './api';
+import { DesktopsError, isTransient, type DesktopsAPI } from './api';
 import { sendCombo, type IKeyCombo } from './keys';
 import { reconnectDelay } from './reconnect';
 import { RemoteResizer } from './resize';
@@ -397,6 +397,7 @@ export class DesktopWidget extends Widget {
       if (this._rfb !== rfb) return;
       clearTimeout(this._connectTimer);
       this._attempt = 0;
+      this._connectedOnce = true;
       this._setState('connected', '');
       this._ready.resolve();
       this.setSettings({});
@@ -442,7 +443,7 @@ export class DesktopWidget extends Widget {
         }
       }
     } catch (err) {
-      if (!(err instanceof DesktopsError) || !Private.isTransient(err)) {
+      if (!(err instanceof DesktopsError) || !isTransient(err)) {
         await this._showError(err);
         return;
       }
@@ -452,6 +453,15 @@ export class DesktopWidget extends Widget {
     if (s && s.state !== 'running') {
       this._setSession(s);
       this._showEnded(s);
+      return;
+    }
+    if (s && !this._connectedOnce && this._attempt >= 1) {
+      // A running desktop this tab has never reached, twice: not a passing network loss but
+      // a path that does not carry WebSockets. Retrying for minutes would not help; say so.
+      this._attempt = 0;
+      this._setState('disconnected', s.connectProblem ?? Private.noStream(this._trans), [
+        { label: this._trans.__('Retry'), action: () => this.reconnect() }
+      ]);
       return;
     }
     this._scheduleReconnect();
@@ -593,7 +603,10 @@ export class DesktopWidget extends Widget {
   private _setSession(s: Session | null): void {
     const changed = (s?.id ?? null) !== (this._session?.id ?? null);
     this._session = s;
-    if (changed) this._sessionChanged.emit(s);
+    if (changed) {
+      this._connectedOnce = false;
+      this._sessionChanged.emit(s);
+    }
   }
 
   private _disconnect(): void {
@@ -667,6 +680,8 @@ export class DesktopWidget extends Widget {
   private _started = false;
   private _state: DesktopWidget.State = 'idle';
   private _attempt = 0;
+  /** Whether this tab has reached its session's stream at least once. */
+  private _connectedOnce = false;
   private _startAttempt = 0;
   private _remoteClipboard = '';
   /** The text last carried between the desktop and the browser, either way. */
@@ -715,8 +730,13 @@ namespace Private {
     return Math.max(2, Math.floor(n / 2) * 2);
   }
 
-  /** Failures that a later attempt may not have: no network, proxy or server restarting. */
-  export function isTransient(err: DesktopsError): boolean {
-    return err.code === 'network' || [502, 503, 504].includes(err.status);
+  /** A running desktop whose stream this browser cannot open, and the usual causes. */
+  export function noStream(t: TranslationBundle): string {
+    return t.__(
+      'The desktop is running, but this browser cannot open its stream: WebSocket ' +
+        'connections to it fail. A proxy in front of Jupyter may not pass WebSockets on, ' +
+        'or the server lacks what jupyter-server-proxy needs for them; ' +
+        '`jupyter desktops doctor` on the server checks the latter.'
+    );
   }
 }

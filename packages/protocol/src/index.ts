@@ -131,7 +131,9 @@ export const Session = Type.Object({
   /** The file the application was given ("Open in"), relative to the Jupyter root. */
   open: Type.Optional(Type.String()),
   endedAt: Type.Optional(Type.String({ format: 'date-time' })),
-  exit: Type.Optional(ExitReason)
+  exit: Type.Optional(ExitReason),
+  /** Why the last attempt to open the desktop's stream failed before reaching it, if it did. */
+  connectProblem: Type.Optional(Type.String())
 });
 
 export const SessionList = Type.Object({ sessions: Type.Array(Session) });
@@ -178,6 +180,8 @@ export const ErrorCode = Type.Union([
   Type.Literal('payload-too-large'),
   Type.Literal('unsupported-media-type'),
   Type.Literal('start-failed'),
+  /** The service cannot run on this server (no Node.js, a bad setting…): the message says why. */
+  Type.Literal('unavailable'),
   Type.Literal('internal')
 ]);
 
@@ -193,7 +197,9 @@ export const ErrorBody = Type.Object({
 export const Health = Type.Object({
   ok: Type.Boolean(),
   version: Type.String(),
-  sessions: Type.Integer()
+  sessions: Type.Integer(),
+  /** Why the service cannot start desktops, when `ok` is false. */
+  problem: Type.Optional(Type.String())
 });
 
 /** Route paths relative to the daemon root (`{base_url}desktops/` in the browser). */
