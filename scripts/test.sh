@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README, .ci/run): sets everything up, then runs the linters, the unit and
-# integration tests (vitest, real Xtigervnc), the pip package's tests (pytest) and the
-# browser tests (Playwright, real JupyterLab and Chromium). A skipped test counts as failed:
+# integration tests (vitest, real Xtigervnc), the pip package's tests (pytest), the browser
+# tests (Playwright, real JupyterLab and Chromium) and the multi-user ones (the deploy/ stack:
+# JupyterHub, PAM users, nginx with TLS). A skipped test counts as failed:
 # nothing is skipped quietly. Ends with one "N passed, N failed" line.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -68,6 +69,13 @@ printf '\n==> playwright (JupyterLab + Chromium)\n'
 rm -f ui-tests/test-results/results.json
 (cd ui-tests && npx playwright test)
 read -r p f < <(count_json ui-tests/test-results/results.json '"%d %d" % (d["stats"]["expected"], d["stats"]["unexpected"] + d["stats"]["flaky"] + d["stats"]["skipped"] + (0 if d["stats"]["expected"] else 1))')
+passed=$((passed + p))
+failed=$((failed + f))
+
+printf '\n==> playwright on JupyterHub (deploy/: PAM users, nginx with TLS, Chromium over HTTPS)\n'
+rm -f ui-tests/test-results/hub-results.json
+(cd ui-tests && npx playwright test -c playwright.hub.config.ts)
+read -r p f < <(count_json ui-tests/test-results/hub-results.json '"%d %d" % (d["stats"]["expected"], d["stats"]["unexpected"] + d["stats"]["flaky"] + d["stats"]["skipped"] + (0 if d["stats"]["expected"] else 1))')
 passed=$((passed + p))
 failed=$((failed + f))
 

@@ -9,7 +9,11 @@ describe('stripMount', () => {
     ['/user/alice/desktops/api/sessions/x/rfb?token=a', '/api/sessions/x/rfb?token=a'],
     ['/user/desktops/desktops/healthz', '/healthz'],
     ['/', '/'],
-    ['/desktops/other', '/desktops/other']
+    ['/desktops/other', '/desktops/other'],
+    // Encoded or dot segments in front are not a mount point (see stripMount).
+    ['/%2e%2e/%2e%2e/alice/desktops/api/sessions', '/%2e%2e/%2e%2e/alice/desktops/api/sessions'],
+    ['/../alice/desktops/api/sessions', '/../alice/desktops/api/sessions'],
+    ['/user/bob%2f..%2falice/desktops/healthz', '/user/bob%2f..%2falice/desktops/healthz']
   ])('%s -> %s', (url, want) => {
     expect(stripMount(url)).toBe(want);
   });

@@ -36,9 +36,13 @@ export interface IAppOptions {
 /**
  * Proxies may or may not strip the mount point: jupyter-server-proxy sends `/api/...`, with
  * `absolute_url` or nginx it may be `/user/x/desktops/api/...`. Both reach the same routes.
+ * A prefix is plain path segments only: no `.`/`..` and nothing percent-encoded, so that
+ * `/%2e%2e/%2e%2e/alice/desktops/api/...` (what jupyter-server-proxy passes on from
+ * `/user/bob/desktops/%2e%2e/%2e%2e/alice/desktops/api/...`) is no route at all, rather than
+ * bob's own sessions under a path that names alice.
  */
 export function stripMount(url: string): string {
-  const m = /^(?:\/[^?]*)?\/desktops(\/(?:api\/|healthz)[^]*)$/.exec(url);
+  const m = /^(?:\/(?!\.{1,2}(?:\/|$))[^/?%]+)*\/desktops(\/(?:api\/|healthz)[^]*)$/.exec(url);
   return m ? m[1] : url;
 }
 
