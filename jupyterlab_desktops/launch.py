@@ -109,7 +109,7 @@ def requirement_problems(optional: bool = False) -> list[str]:
             continue
         if req.name in OPTIONAL and not optional:
             continue
-        fix = f"{Path(sys.executable)} -m pip install '{req}'"
+        fix = f"{Path(sys.prefix) / 'bin' / 'python'} -m pip install '{req}'"
         try:
             dist = metadata.distribution(req.name)
         except metadata.PackageNotFoundError:
@@ -136,14 +136,16 @@ def launch_problems() -> tuple[str | None, Desktops | None, dict[str, Setting], 
         desktops, settings = server_settings()
     except ConfigProblem as err:
         return None, None, {}, problems + [str(err)]
+    if not os.access(DAEMON, os.R_OK):
+        # (Its Node.js minimum is beside it, so Node.js is not checked either.)
+        problems.append(
+            f"{DAEMON} is missing or cannot be read by this user (an environment installed "
+            f"with a private umask?). Fix: chmod -R a+rX {sys.prefix}, or reinstall jupyterlab-desktops"
+        )
+        return None, desktops, settings, problems
     node, why = node_problem(desktops)
     if why:
         problems.append(why)
-    if not os.access(DAEMON, os.R_OK):
-        problems.append(
-            f"{DAEMON} cannot be read by this user: the environment was installed with a "
-            f"private umask. Fix: chmod -R a+rX {sys.prefix}"
-        )
     return node, desktops, settings, problems
 
 

@@ -58,6 +58,8 @@ http {{
       proxy_set_header Host $http_host;
       proxy_set_header Upgrade "";
       proxy_set_header Connection "";
+      # Whose cookie is it, only: the daemon checks Origin itself, with a sentence.
+      proxy_set_header Origin "";
     }}
     location /desktops/ {{
       auth_request /_desktops_auth;

@@ -428,8 +428,18 @@ def test_doctor_on_debians_own_tornado_says_what_to_install(tmp_path):
     )
     assert r.returncode == 1, r.stdout + r.stderr
     assert "Traceback" not in r.stdout + r.stderr
-    assert (
-        "problem: tornado 6.2 (in /usr/lib/python3/dist-packages) is too old or too new: "
+    said = (
+        "tornado 6.2 (in /usr/lib/python3/dist-packages) is too old or too new: "
         "jupyterlab-desktops needs tornado>=6.3 (jupyter-server-proxy needs it for WebSockets to the "
-        f"desktops service). Fix: {venv / 'bin' / 'python3'} -m pip install 'tornado>=6.3'"
-    ) in r.stdout
+        f"desktops service). Fix: {venv / 'bin' / 'python'} -m pip install 'tornado>=6.3'"
+    )
+    assert f"problem: {said}" in r.stdout
+    # And the service, started there, is the stand-in that says so in every tab.
+    argv = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import json; from jupyterlab_desktops.launch import service_argv; "
+         "print(json.dumps(service_argv('/s')))"],
+        capture_output=True, text=True, timeout=60, check=True, cwd=tmp_path,
+    ).stdout
+    cmd = json.loads(argv)
+    assert cmd[1:3] == ["-m", "jupyterlab_desktops.unavailable"]
+    assert said in cmd

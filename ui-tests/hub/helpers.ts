@@ -68,7 +68,8 @@ export async function raw(
   method: string,
   path: string,
   cookies: string,
-  body?: string
+  body?: string,
+  headers: Record<string, string> = {}
 ): Promise<IRaw> {
   const chain: number[] = [];
   let current = path;
@@ -87,7 +88,8 @@ export async function raw(
               Host: `${HOST}:${PORTS.https}`,
               Origin: BASE.replace(/\/$/, ''),
               Cookie: cookies,
-              ...(body ? { 'Content-Type': 'application/json' } : {})
+              ...(body ? { 'Content-Type': 'application/json' } : {}),
+              ...headers
             }
           },
           res => {

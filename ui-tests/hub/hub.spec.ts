@@ -131,6 +131,24 @@ test.describe.serial('two users on JupyterHub behind nginx', () => {
     expect(hers).toEqual({ status: 101, rfb: true });
   });
 
+  test('behind a proxy that drops the port from Host, a start is refused with the fix named, not a 500', async () => {
+    // What nginx with `proxy_set_header Host $host` sends on for a hub at :18443.
+    const xsrf = (await alice.context.cookies()).find(c => c.name === '_xsrf')?.value ?? '';
+    const r = await raw(
+      'POST',
+      '/user/dt-alice/desktops/api/sessions',
+      await cookieHeader(alice.context),
+      '{"profile":"mate"}',
+      { Host: 'hub.example.org', 'X-XSRFToken': xsrf }
+    );
+    expect(r.status, r.body).toBe(403);
+    expect(JSON.parse(r.body).error.message).toMatch(
+      /^The request came from hub\.example\.org:18443 but the server was asked for hub\.example\.org: .* proxy_set_header Host \$http_host;$/
+    );
+    // Nothing was started or replaced.
+    expect((await ownSessions(alice)).find(s => s.id === aliceSession)?.state).toBe('running');
+  });
+
   test('nginx offers TLS 1.2 and 1.3 only, with HSTS', async () => {
     // The client's own floor lowered (SECLEVEL=0), so that only the server can refuse.
     for (const [version, ok] of [

@@ -147,6 +147,9 @@ function nginxSite(standIn: boolean): string {
         proxy_set_header Host $http_host;
         proxy_set_header Upgrade "";
         proxy_set_header Connection "";
+        # The question is whose cookie this is; the desktops service checks Origin itself
+        # (Jupyter's own check here would turn a mismatch into nginx's bare 500).
+        proxy_set_header Origin "";
     }
 `;
     const at = site.lastIndexOf('    location / {');
