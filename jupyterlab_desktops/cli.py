@@ -106,6 +106,9 @@ def doctor(app: _Sub) -> bool:
     say("Settings (c.Desktops.*):")
     for s in settings.values():
         say(f"  {s.describe()}")
+    if not os.access(DAEMON, os.R_OK):
+        say(f"problem: {DAEMON} is missing or unreadable: reinstall jupyterlab-desktops")
+        return False
     node, why = node_problem(desktops)
     if why or not node:
         say(f"problem: {why}")
@@ -130,7 +133,7 @@ def _unreadable_by_others() -> str | None:
                 f"their Jupyter servers cannot start from {prefix}. Fix: chmod o+x {d}"
             )
     share = Path(sys.prefix) / "share" / "jupyter" / "labextensions" / "jupyterlab-desktops"
-    for top in (HERE, share):
+    for top in (t for t in (HERE, share) if t.exists()):
         for path in [top, *top.rglob("*")]:
             mode = path.lstat().st_mode
             need = stat.S_IROTH | (stat.S_IXOTH if stat.S_ISDIR(mode) else 0)
@@ -139,8 +142,6 @@ def _unreadable_by_others() -> str | None:
                     f"{path} cannot be read by other users (mode {stat.filemode(mode)}): the "
                     f"environment was installed with a private umask. Fix: chmod -R a+rX {prefix}"
                 )
-    if not DAEMON.is_file():
-        return f"{DAEMON} is missing: reinstall jupyterlab-desktops"
     return None
 
 

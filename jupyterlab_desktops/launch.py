@@ -31,7 +31,6 @@ DISTRIBUTION = "jupyterlab-desktops"
 OPTIONAL = {"jupyter-server-proxy"}
 
 
-
 def _log() -> logging.Logger:
     """The Jupyter server's log inside a server (where the daemon's own output goes too)."""
     app = running_server()
