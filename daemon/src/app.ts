@@ -72,7 +72,7 @@ export async function buildUnavailableApp(o: {
   app.addHook('onRequest', async (req, reply) => {
     hardenHeaders(reply);
     const denial = checkToken(req, o.token) ?? checkOrigin(req) ?? checkCsrf(req);
-    if (denial) return deny(reply, denial);
+    if (denial) return deny(req, reply, denial);
     return reply.code(503).send({ error: { code: 'unavailable', message: o.problem } });
   });
   return app;
@@ -146,7 +146,7 @@ export async function buildApp(o: IAppOptions): Promise<FastifyInstance> {
   app.addHook('onRequest', async (req, reply) => {
     hardenHeaders(reply);
     const denial = checkToken(req, o.token) ?? checkOrigin(req) ?? checkCsrf(req);
-    if (denial) return deny(reply, denial);
+    if (denial) return deny(req, reply, denial);
   });
 
   // Upgrade requests leave the HTTP server's connection tracking, so forceCloseConnections

@@ -1,6 +1,7 @@
 // The web side under attack and abuse: authentication on every route, Origin checks before
 // the upgrade, oversized and garbage WebSocket traffic, and desktop resizes beyond the limit.
 import { readFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findMarkedProcesses } from '../src/sessions/procs';
@@ -105,6 +106,49 @@ describe('the web side', () => {
     });
     expect(ok).toBeInstanceOf(WebSocket);
     (ok as WebSocket).close();
+  });
+
+  it('a refused request is answered once its body is in: a proxy sending the body after the head gets the answer, not a broken pipe', async () => {
+    // What jupyter-server-proxy does behind nginx: "Connection: close" passed on, the body
+    // written after the head. Answering first and closing made the proxy's write fail (500).
+    const body = '{"profile":"test-min"}';
+    const cases: [string, Record<string, string>, number][] = [
+      ['no token', { 'content-type': 'application/json' }, 401],
+      [
+        'a Host without its port',
+        { ...auth, 'content-type': 'application/json', origin: 'https://hub.example.org:8443' },
+        403
+      ],
+      ['a form body', { ...auth, 'content-type': 'text/plain' }, 415]
+    ];
+    for (const [why, headers, status] of cases) {
+      const head = Object.entries({
+        host: 'hub.example.org',
+        connection: 'close',
+        'content-length': String(body.length),
+        ...headers
+      })
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join('');
+      const sock = createConnection({ path: d.socket, allowHalfOpen: true });
+      const reply: Buffer[] = [];
+      sock.on('data', c => reply.push(c));
+      const ended = new Promise(r => sock.once('end', r));
+      let writeError: Error | undefined;
+      sock.on('error', err => (writeError = err));
+      sock.write(`POST /api/sessions HTTP/1.1\r\n${head}\r\n`);
+      await new Promise(r => setTimeout(r, 300));
+      // Nothing back yet: an answer (and its close) before the body is what broke the proxy.
+      expect(Buffer.concat(reply).toString('latin1'), `${why}: answered before the body`).toBe('');
+      sock.write(body);
+      await ended;
+      sock.destroy();
+      expect(writeError, why).toBeUndefined();
+      expect(Buffer.concat(reply).toString('latin1'), why).toMatch(
+        new RegExp(`^HTTP/1.1 ${status} `)
+      );
+    }
+    expect(d.sessions.live().map(s => s.id)).toEqual([id]);
   });
 
   it('a stream request stripped of its WebSocket headers by a proxy: the session says why until a tab connects', async () => {
