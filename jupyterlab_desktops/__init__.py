@@ -6,9 +6,12 @@ jupyter-server-proxy entry point that starts the daemon on a private unix socket
 
 from __future__ import annotations
 
+import importlib.metadata
+
 from .launch import DAEMON, daemon_command, jupyter_root, profile_dirs
 
-__version__ = "0.1.0"
+# The installed distribution's, which hatchling took from packages/labextension/package.json.
+__version__ = importlib.metadata.version("jupyterlab-desktops")
 __all__ = ["DAEMON", "daemon_command", "jupyter_root", "profile_dirs", "setup_desktops"]
 
 

@@ -37,13 +37,14 @@ def _log() -> logging.Logger:
     return app.log if app is not None else logging.getLogger("jupyterlab_desktops")
 
 
-def node_minimum() -> int:
-    """The oldest Node.js major version the bundled daemon runs on (its package.json)."""
+def node_minimum() -> tuple[int, ...]:
+    """The oldest Node.js the bundled daemon runs on, e.g. (18, 20): its package.json's
+    `engines.node` (">=18.20")."""
     engines = json.loads((DAEMON_DIR / "package.json").read_text())["engines"]["node"]
-    m = re.fullmatch(r">=\s*(\d+)(?:\.\d+)*", engines.strip())
+    m = re.fullmatch(r">=\s*(\d+(?:\.\d+){0,2})", engines.strip())
     if not m:
         raise ValueError(f"unexpected engines.node in the daemon's package.json: {engines!r}")
-    return int(m.group(1))
+    return tuple(int(n) for n in m.group(1).split("."))
 
 
 def find_node(desktops: Desktops) -> tuple[str | None, str]:
@@ -62,7 +63,8 @@ def _node_version(path: str, _stamp: tuple[int, int]) -> str:
 
 def node_problem(desktops: Desktops) -> tuple[str | None, str | None]:
     """(node, None) when a usable Node.js was found, else (None or node, the sentence)."""
-    need = node_minimum()
+    minimum = node_minimum()
+    need = ".".join(map(str, minimum))
     node, where = find_node(desktops)
     if not node:
         return None, (
@@ -78,10 +80,10 @@ def node_problem(desktops: Desktops) -> tuple[str | None, str | None]:
         version, why = "", str(err)
     else:
         why = "it did not answer --version"
-    m = re.fullmatch(r"v(\d+)\.\d+\.\d+.*", version)
+    m = re.fullmatch(r"v(\d+)\.(\d+)\.(\d+).*", version)
     if not m:
         return node, f"{node} is not a working Node.js ({why}). The desktops service needs Node.js {need} or newer."
-    if int(m.group(1)) < need:
+    if tuple(int(n) for n in m.groups()) < minimum:
         return node, (
             f"{node} is Node.js {version}; the desktops service needs Node.js {need} or newer. "
             "Install a newer one and point c.Desktops.node (or JUPYTER_DESKTOPS_NODE) at it."

@@ -217,8 +217,8 @@ def test_FAKE_an_old_node_is_named_with_the_version_needed(config, tmp_path, mon
     monkeypatch.setenv("JUPYTER_DESKTOPS_NODE", str(fake))
     cmd = jsp_argv(str(tmp_path / "s.sock"))
     need = json.loads((Path(jupyterlab_desktops.__file__).parent / "daemon" / "package.json").read_text())
-    assert need["engines"]["node"] == ">=18"
-    assert f"{fake} is Node.js v16.20.2; the desktops service needs Node.js 18 or newer." in " ".join(cmd)
+    assert need["engines"]["node"] == ">=18.20"
+    assert f"{fake} is Node.js v16.20.2; the desktops service needs Node.js 18.20 or newer." in " ".join(cmd)
 
 
 def test_braces_in_a_reason_survive_jupyter_server_proxys_formatting(config):
@@ -259,8 +259,9 @@ def test_wheel_ships_the_labextension_and_executable_xstartups():
         assert json.loads((profiles / f"{name}.json").read_text())["id"] == name
         mode = (profiles / f"{name}.sh").stat().st_mode
         assert mode & stat.S_IXUSR, f"{name}.sh is not executable"
-    conf = Path(sys.prefix) / "etc" / "jupyter" / "jupyter_server_config.d" / "jupyterlab_desktops.json"
-    assert json.loads(conf.read_text())["ServerApp"]["jpserver_extensions"]["jupyter_server_proxy"] is True
+    assert json.loads((share / "install.json").read_text())["packageName"] == "jupyterlab-desktops"
+    # jupyter-server-proxy enables itself: no config file of ours for it.
+    assert not (Path(sys.prefix) / "etc" / "jupyter" / "jupyter_server_config.d" / "jupyterlab_desktops.json").exists()
 
 
 class UnixHTTPConnection(http.client.HTTPConnection):
@@ -302,7 +303,11 @@ def test_bundled_daemon_serves_on_the_socket_only(daemon):
     conn.request("GET", "/healthz")
     r = conn.getresponse()
     assert r.status == 200
-    assert json.loads(r.read())["ok"] is True
+    health = json.loads(r.read())
+    assert health["ok"] is True
+    # The product's one version (test_version.py checks the labextension carries it).
+    share = Path(sys.prefix) / "share" / "jupyter" / "labextensions" / "jupyterlab-desktops"
+    assert health["version"] == json.loads((share / "package.json").read_text())["version"]
     conn = UnixHTTPConnection(sock)
     conn.request("GET", "/api/profiles")
     ids = [p["id"] for p in json.loads(conn.getresponse().read())["profiles"]]
