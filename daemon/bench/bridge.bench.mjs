@@ -34,7 +34,9 @@ async function startupMs(args, sock) {
     stdio: 'ignore',
     env: { ...process.env, XDG_RUNTIME_DIR: dir }
   });
-  while (!(await get(sock))) await new Promise(r => setTimeout(r, 5));
+  while (!(await get(sock))) {
+    await new Promise(r => setTimeout(r, 5));
+  }
   const ms = performance.now() - t0;
   p.kill('SIGTERM');
   await new Promise(r => p.once('exit', r));
@@ -62,7 +64,9 @@ function source(path, total) {
     const pump = () => {
       while (sent < total) {
         sent += chunk.length;
-        if (!sock.write(chunk)) return sock.once('drain', pump);
+        if (!sock.write(chunk)) {
+          return sock.once('drain', pump);
+        }
       }
       sock.end();
     };

@@ -1,36 +1,44 @@
-// Builds the Fastify app: security hooks first, then the routes of the protocol. Listens on
-// nothing itself (server.ts does), so tests can drive it with inject() or a socket of their own.
-import { readFile } from 'node:fs/promises';
+// Builds the Fastify app: security hooks and the error answers first, then one route plugin
+// per resource (routes/). Listens on nothing itself (server.ts does), so tests can drive it
+// with inject() or a socket of their own.
 import websocket from '@fastify/websocket';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import {
-  ErrorBody,
-  Health,
-  ProfileList,
-  ProfileParams,
-  Session,
-  SessionList,
-  SessionLog,
-  SessionParams,
-  StartSessionBody
+  ERROR_STATUS,
+  errorCodeFor,
+  type ErrorCode,
+  type Session
 } from '@jupyterlab-desktops/protocol';
-import { bridge, CLOSE } from './bridge.js';
-import type { ProfileStore } from './profiles.js';
+import { healthRoutes } from './routes/health.js';
+import { profileRoutes } from './routes/profiles.js';
+import { MAX_MESSAGE, rfbRoutes } from './routes/rfb.js';
+import type { IRoutesOptions } from './routes/schemas.js';
+import { sessionRoutes } from './routes/sessions.js';
 import { checkCsrf, checkOrigin, checkToken, deny, hardenHeaders } from './security.js';
-import { SessionError, type SessionManager } from './sessions/manager.js';
+import { SessionError } from './sessions/errors.js';
 
-export const VERSION = '0.1.0';
+export { VERSION } from './version.js';
 
-export interface IAppOptions {
-  profiles: ProfileStore;
-  sessions: SessionManager;
+export interface IAppOptions extends IRoutesOptions {
   /** Required on every request when set (development TCP mode). */
   token?: string;
   logger?: boolean | object;
-  /** Largest WebSocket message from a client. */
-  maxMessage?: number;
-  bodyLimit?: number;
+}
+
+/** Largest request body: a start request is a few hundred bytes. */
+const BODY_LIMIT = 16 * 1024;
+
+/** The one shape of every error answer; the code fixes the status. */
+export function sendError(
+  reply: FastifyReply,
+  code: ErrorCode,
+  message: string,
+  session?: Session
+): FastifyReply {
+  return reply
+    .code(ERROR_STATUS[code])
+    .send({ error: { code, message, ...(session ? { session } : {}) } });
 }
 
 /**
@@ -72,21 +80,25 @@ export async function buildUnavailableApp(o: {
   app.addHook('onRequest', async (req, reply) => {
     hardenHeaders(reply);
     const denial = checkToken(req, o.token) ?? checkOrigin(req) ?? checkCsrf(req);
-    if (denial) return deny(req, reply, denial);
-    return reply.code(503).send({ error: { code: 'unavailable', message: o.problem } });
+    if (denial) {
+      return deny(req, reply, denial);
+    }
+    return sendError(reply, 'unavailable', o.problem);
   });
   return app;
 }
 
 export async function buildApp(o: IAppOptions): Promise<FastifyInstance> {
-  const maxMessage = o.maxMessage ?? 1 << 20;
   const app = Fastify({
     logger:
       o.logger === false || o.logger === undefined
         ? false
         : { level: 'info', serializers, ...(o.logger as object) },
     rewriteUrl: req => stripMount(req.url ?? '/'),
-    bodyLimit: o.bodyLimit ?? 16 * 1024,
+    bodyLimit: BODY_LIMIT,
+    // Fastify's default drops properties a schema does not know; a request with one is
+    // refused instead (a misspelt `replace` must not start a desktop that replaces another).
+    ajv: { customOptions: { removeAdditional: false } },
     return503OnClosing: true,
     // Shutdown must not wait on a client that keeps its connection open.
     forceCloseConnections: true
@@ -97,56 +109,35 @@ export async function buildApp(o: IAppOptions): Promise<FastifyInstance> {
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    if (body === '') return done(null, undefined);
+    if (body === '') {
+      return done(null, undefined);
+    }
     parseJson(req, body as string, done);
   });
 
   app.setErrorHandler((err: FastifyError, req, reply) => {
     if (err instanceof SessionError) {
-      const status = {
-        'not-found': 404,
-        'profile-unavailable': 409,
-        'start-failed': 500,
-        'bad-request': 400,
-        'too-many-sessions': 429
-      }[err.code];
-      return reply.code(status).send({
-        error: {
-          code: err.code,
-          message: err.message,
-          ...(err.session ? { session: err.session } : {})
-        }
-      });
+      return sendError(reply, err.code, err.message, err.session);
     }
     if (err.validation) {
-      return reply
-        .code(400)
-        .send({ error: { code: 'bad-request', message: `Invalid request: ${err.message}` } });
+      return sendError(reply, 'bad-request', `Invalid request: ${err.message}`);
     }
+    // Fastify's own: 413 for a body over the limit, 415, 400 for bad JSON...
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
-    const code =
-      status === 413
-        ? 'payload-too-large'
-        : status === 415
-          ? 'unsupported-media-type'
-          : status === 429
-            ? 'too-many-sessions'
-            : status < 500
-              ? 'bad-request'
-              : 'internal';
-    if (status >= 500) req.log.error(err);
-    return reply
-      .code(status)
-      .send({ error: { code, message: status >= 500 ? 'Internal error' : err.message } });
+    if (status >= 500) {
+      req.log.error(err);
+      return sendError(reply, 'internal', 'Internal error');
+    }
+    return reply.code(status).send({ error: { code: errorCodeFor(status), message: err.message } });
   });
-  app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send({ error: { code: 'not-found', message: 'No such route' } })
-  );
+  app.setNotFoundHandler((req, reply) => sendError(reply, 'not-found', 'No such route'));
 
   app.addHook('onRequest', async (req, reply) => {
     hardenHeaders(reply);
     const denial = checkToken(req, o.token) ?? checkOrigin(req) ?? checkCsrf(req);
-    if (denial) return deny(req, reply, denial);
+    if (denial) {
+      return deny(req, reply, denial);
+    }
   });
 
   // Upgrade requests leave the HTTP server's connection tracking, so forceCloseConnections
@@ -157,119 +148,18 @@ export async function buildApp(o: IAppOptions): Promise<FastifyInstance> {
     socket.once('close', () => upgraded.delete(socket));
   });
   app.addHook('preClose', async () => {
-    for (const s of upgraded) s.destroy();
+    for (const s of upgraded) {
+      s.destroy();
+    }
   });
 
   await app.register(websocket, {
-    options: { maxPayload: maxMessage, perMessageDeflate: false, clientTracking: true }
+    options: { maxPayload: MAX_MESSAGE, perMessageDeflate: false, clientTracking: true }
   });
-
-  const { profiles, sessions } = o;
-  const errors = { 400: ErrorBody, 404: ErrorBody, 409: ErrorBody, 429: ErrorBody, 500: ErrorBody };
-
-  // jupyter-server-proxy polls "/" until it answers before forwarding the first request.
-  const health = async () => ({ ok: true, version: VERSION, sessions: sessions.live().length });
-  app.get('/', { schema: { response: { 200: Health } } }, health);
-  app.get('/healthz', { schema: { response: { 200: Health } } }, health);
-
-  app.get('/api/profiles', { schema: { response: { 200: ProfileList } } }, async () => ({
-    profiles: (await profiles.list()).map(r => r.profile)
-  }));
-
-  app.get('/api/profiles/:id/icon', { schema: { params: ProfileParams } }, async (req, reply) => {
-    const p = await profiles.get(req.params.id);
-    if (!p?.iconPath) {
-      return reply.code(404).send({ error: { code: 'not-found', message: 'No such icon' } });
-    }
-    // An SVG is a document: with this CSP, scripts in an admin's icon never run.
-    return reply
-      .header('Content-Type', 'image/svg+xml')
-      .header(
-        'Content-Security-Policy',
-        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'self'"
-      )
-      .header('Cache-Control', 'private, max-age=300')
-      .send(await readFile(p.iconPath));
-  });
-
-  app.get('/api/sessions', { schema: { response: { 200: SessionList } } }, async () => ({
-    sessions: sessions.list()
-  }));
-
-  app.post(
-    '/api/sessions',
-    { schema: { body: StartSessionBody, response: { 201: Session, ...errors } } },
-    async (req, reply) => {
-      const { profile, width, height, open, replace } = req.body;
-      const s = await sessions.start(profile, { width, height }, { replace, open });
-      return reply.code(201).send(s);
-    }
-  );
-
-  app.get(
-    '/api/sessions/:id',
-    { schema: { params: SessionParams, response: { 200: Session, ...errors } } },
-    async req => {
-      const s = sessions.get(req.params.id);
-      if (!s) throw new SessionError('not-found', 'No such desktop session');
-      return s;
-    }
-  );
-
-  app.delete(
-    '/api/sessions/:id',
-    { schema: { params: SessionParams, response: { 200: Session, ...errors } } },
-    async req => sessions.stop(req.params.id)
-  );
-
-  app.get(
-    '/api/sessions/:id/log',
-    { schema: { params: SessionParams, response: { 200: SessionLog, ...errors } } },
-    async req => ({ id: req.params.id, ...(await sessions.log(req.params.id)) })
-  );
-
-  app.route({
-    method: 'GET',
-    url: '/api/sessions/:id/rfb',
-    schema: { params: SessionParams },
-    // Refuse before the upgrade, so the client gets a status instead of a bare close.
-    preHandler: async (req, reply) => {
-      const { id } = req.params as { id: string };
-      if (!sessions.rfbSocket(id)) {
-        const s = sessions.get(id);
-        const message = s ? `${s.title} is not running (${s.state})` : 'No such desktop session';
-        return reply
-          .code(s ? 409 : 404)
-          .send({ error: { code: s ? 'conflict' : 'not-found', message } });
-      }
-    },
-    // A plain GET here is a WebSocket whose upgrade headers a proxy in front dropped: the
-    // browser only sees its stream fail, so the session keeps the reason for the tab.
-    handler: async (req, reply) => {
-      const message =
-        "This desktop's stream was asked for without its WebSocket headers: a proxy in front " +
-        'of Jupyter drops them. nginx needs: proxy_http_version 1.1; ' +
-        'proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade";';
-      sessions.noteConnectProblem((req.params as { id: string }).id, message);
-      return reply.code(400).send({ error: { code: 'bad-request', message } });
-    },
-    wsHandler: (ws, req) => {
-      const { id } = req.params as { id: string };
-      const path = sessions.rfbSocket(id);
-      if (!path) {
-        ws.close(CLOSE.ended, 'desktop not running');
-        return;
-      }
-      sessions.noteConnectProblem(id, undefined);
-      const { width, height } = sessions.maxGeometry;
-      bridge(ws, path, {
-        maxWidth: width,
-        maxHeight: height,
-        maxMessage,
-        onInput: () => sessions.touch(id)
-      });
-    }
-  });
-
+  const services: IRoutesOptions = { profiles: o.profiles, sessions: o.sessions };
+  await app.register(healthRoutes, services);
+  await app.register(profileRoutes, services);
+  await app.register(sessionRoutes, services);
+  await app.register(rfbRoutes, services);
   return app;
 }

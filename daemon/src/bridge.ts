@@ -17,7 +17,10 @@ export interface IBridgeOptions {
   onInput?: () => void;
 }
 
-/** Close codes the widget can tell apart (the proxy may replace them; see DESIGN.md). */
+/**
+ * Close codes the widget can tell apart (the proxy may replace them: docs/architecture.md,
+ * section 2).
+ */
 export const CLOSE = {
   going: 1001,
   protocol: 1002,
@@ -33,33 +36,49 @@ export function bridge(ws: WebSocket, socketPath: string, o: IBridgeOptions): So
   let closed = false;
 
   const end = (code: number, reason: string): void => {
-    if (closed) return;
+    if (closed) {
+      return;
+    }
     closed = true;
     rfb.destroy();
-    if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) ws.close(code, reason);
+    if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) {
+      ws.close(code, reason);
+    }
   };
 
   rfb.on('data', (data: Buffer) => {
     for (let at = 0; at < data.length; at += maxFrame) {
       ws.send(data.subarray(at, at + maxFrame), { binary: true }, err => {
-        if (err) end(CLOSE.going, 'send failed');
-        else if (rfb.isPaused() && ws.bufferedAmount < high / 2) rfb.resume();
+        if (err) {
+          end(CLOSE.going, 'send failed');
+        } else if (rfb.isPaused() && ws.bufferedAmount < high / 2) {
+          rfb.resume();
+        }
       });
     }
-    if (ws.bufferedAmount > high) rfb.pause();
+    if (ws.bufferedAmount > high) {
+      rfb.pause();
+    }
   });
   rfb.on('drain', () => ws.resume());
   rfb.on('error', () => end(CLOSE.unreachable, 'desktop unreachable'));
   rfb.on('close', () => end(CLOSE.ended, 'desktop closed the connection'));
 
   ws.on('message', (data, isBinary) => {
-    if (!isBinary) return end(CLOSE.protocol, 'binary frames only');
+    if (!isBinary) {
+      return end(CLOSE.protocol, 'binary frames only');
+    }
     try {
       const out = filter.push(toBuffer(data));
-      if (out.length && !rfb.write(out)) ws.pause();
+      if (out.length && !rfb.write(out)) {
+        ws.pause();
+      }
     } catch (err) {
-      if (err instanceof RfbProtocolError) end(CLOSE.protocol, err.message);
-      else throw err;
+      if (err instanceof RfbProtocolError) {
+        end(CLOSE.protocol, err.message);
+      } else {
+        throw err;
+      }
     }
   });
   ws.on('close', () => {
@@ -71,7 +90,11 @@ export function bridge(ws: WebSocket, socketPath: string, o: IBridgeOptions): So
 }
 
 function toBuffer(data: Buffer | ArrayBuffer | Buffer[]): Buffer {
-  if (Buffer.isBuffer(data)) return data;
-  if (Array.isArray(data)) return Buffer.concat(data);
+  if (Buffer.isBuffer(data)) {
+    return data;
+  }
+  if (Array.isArray(data)) {
+    return Buffer.concat(data);
+  }
   return Buffer.from(data);
 }

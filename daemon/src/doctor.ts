@@ -1,16 +1,15 @@
 // `--doctor`: what an admin needs to know before users click: Node, Xtigervnc, the runtime
 // directory, every profile's availability, and the OpenGL a desktop offers (checked on a
 // short-lived Xtigervnc, exactly as a session would get it).
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import { findProgram, type ProfileStore } from './profiles.js';
 import { prepareRuntimeDir } from './runtime.js';
 import { checkGl, type IGlInfo } from './sessions/gl.js';
-import { readDisplay, writeXauthority, xvncArgs } from './sessions/xvnc.js';
+import { endGroups } from './sessions/procs.js';
+import { removeDisplayFiles, startXvnc, type IXServer } from './sessions/xvnc.js';
 
 export interface IDoctorReport {
   lines: string[];
@@ -20,38 +19,53 @@ export interface IDoctorReport {
 /** Starts a throw-away desktop and reads its OpenGL with glxinfo. */
 export async function probeGl(xvnc: string, glxinfo: string): Promise<IGlInfo> {
   const dir = await mkdtemp(join(tmpdir(), 'jupyter-desktops-doctor-'));
-  const authFile = join(dir, 'Xauthority');
-  await writeXauthority(authFile);
-  const args = xvncArgs({
-    rfbSocket: join(dir, 'rfb.sock'),
-    authFile,
-    width: 640,
-    height: 480,
-    desktopName: 'doctor',
-    displayFd: 3
-  });
-  const x = spawn(xvnc, args, { stdio: ['ignore', 'ignore', 'ignore', 'pipe'], detached: true });
+  let x: IXServer | undefined;
+  let display: number | undefined;
   try {
-    const display = await readDisplay(x.stdio[3] as Readable, 15000);
+    x = await startXvnc({
+      xvnc,
+      dir,
+      width: 640,
+      height: 480,
+      desktopName: 'doctor',
+      env: process.env,
+      output: 'ignore',
+      timeoutMs: 15000
+    });
+    display = await x.display;
     return await checkGl(glxinfo, {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       DISPLAY: `:${display}`,
-      XAUTHORITY: authFile
+      XAUTHORITY: x.authFile
     });
   } finally {
-    if (x.pid) process.kill(-x.pid, 'SIGKILL');
+    if (x) {
+      await endGroups([x.child], 0);
+      await removeDisplayFiles(display, x.child.pid);
+    }
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-/** The oldest Node.js major version this daemon runs on: `engines.node` of its package.json. */
-export function nodeMinimum(assets: string): number {
+/**
+ * The oldest Node.js this daemon runs on, `engines.node` of its package.json (">=18.20"), as
+ * [major, minor].
+ */
+export function nodeMinimum(assets: string): [number, number] {
   const pkg = JSON.parse(readFileSync(join(assets, 'package.json'), 'utf8')) as {
     engines?: { node?: string };
   };
-  const m = /^>=\s*(\d+)/.exec(pkg.engines?.node ?? '');
-  if (!m) throw new Error(`no engines.node (">=N") in ${join(assets, 'package.json')}`);
-  return Number(m[1]);
+  const m = /^>=\s*(\d+)(?:\.(\d+))?/.exec(pkg.engines?.node ?? '');
+  if (!m) {
+    throw new Error(`no engines.node (">=N.M") in ${join(assets, 'package.json')}`);
+  }
+  return [Number(m[1]), Number(m[2] ?? 0)];
+}
+
+/** Whether Node.js `version` ("v18.20.4") is at least `need`. */
+export function nodeMeets(version: string, need: [number, number]): boolean {
+  const [major, minor] = version.replace(/^v/, '').split('.').map(Number);
+  return major > need[0] || (major === need[0] && minor >= need[1]);
 }
 
 export async function doctor(o: {
@@ -64,12 +78,14 @@ export async function doctor(o: {
 }): Promise<IDoctorReport> {
   const lines: string[] = [];
   let ok = true;
-  const major = Number(process.versions.node.split('.')[0]);
   const need = nodeMinimum(o.assets);
+  const nodeOk = nodeMeets(process.version, need);
   lines.push(
-    `Node.js ${process.version}: ${major >= need ? 'ok' : `too old, ${need} or newer is needed`}`
+    `Node.js ${process.version}: ${nodeOk ? 'ok' : `too old, ${need.join('.')} or newer is needed`}`
   );
-  if (major < need) ok = false;
+  if (!nodeOk) {
+    ok = false;
+  }
 
   const xvnc = await findProgram(o.xvnc);
   lines.push(
@@ -77,7 +93,9 @@ export async function doctor(o: {
       ? `Xtigervnc: ${xvnc}`
       : `Xtigervnc: missing (${o.xvnc}; Debian: tigervnc-standalone-server)`
   );
-  if (!xvnc) ok = false;
+  if (!xvnc) {
+    ok = false;
+  }
   try {
     const own = await prepareRuntimeDir({ ...o });
     await rm(own, { recursive: true, force: true });
@@ -95,8 +113,12 @@ export async function doctor(o: {
       `  ${p.available ? 'ok ' : 'off'} ${p.id} (${p.title})${p.available ? '' : `: ${p.unavailableReason}`}`
     );
   }
-  for (const p of problems) lines.push(`  bad ${p.file}: ${p.message}`);
-  if (!list.some(r => r.profile.available)) ok = false;
+  for (const p of problems) {
+    lines.push(`  bad ${p.file}: ${p.message}`);
+  }
+  if (!list.some(r => r.profile.available)) {
+    ok = false;
+  }
 
   const glxinfo = await findProgram('glxinfo');
   if (!xvnc || !glxinfo) {

@@ -1,18 +1,8 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BUILTIN_PROFILES, ICONS, tmp, writeProfile } from '../test/helpers';
+import { BUILTIN_PROFILES, fakePath, ICONS, tmp, writeProfile } from '../test/helpers';
 import { findProgram, missingReason, ProfileStore } from './profiles';
-
-/** A PATH holding only the given (empty, executable) programs. */
-function fakePath(...names: string[]): string {
-  const dir = tmp('desktops-path-');
-  for (const n of names) {
-    writeFileSync(join(dir, n), '#!/bin/sh\nexit 0\n');
-    chmodSync(join(dir, n), 0o755);
-  }
-  return dir;
-}
 
 const BASE_PROGRAMS = ['Xtigervnc', 'dbus-launch', 'xfce4-session', 'mate-session', 'glxinfo'];
 
@@ -33,7 +23,9 @@ describe('ProfileStore with the built-in profiles', () => {
       'NASA Panoply',
       'MATLAB'
     ]);
-    for (const p of list) expect(p.icon).toBe(`api/profiles/${p.id}/icon`);
+    for (const p of list) {
+      expect(p.icon).toBe(`api/profiles/${p.id}/icon`);
+    }
   });
 
   it('disables the apps that are missing and says where they were looked for', async () => {

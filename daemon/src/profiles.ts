@@ -8,6 +8,8 @@ import { delimiter, isAbsolute, join, resolve } from 'node:path';
 import { Compile } from 'typebox/compile';
 import {
   ProfileFile,
+  ROUTES,
+  routePath,
   type Profile,
   type ProfileFile as IProfileFile,
   type Requirement
@@ -35,9 +37,34 @@ export interface IProfileProblem {
   message: string;
 }
 
-interface IEntry {
+interface IEntry extends IProfileSource {
   data: IProfileFile;
   dir: string;
+}
+
+/** Where a profile comes from: `jupyter desktops profiles`. */
+export interface IProfileSource {
+  /** The file that defines it (the last one with its id). */
+  file: string;
+  /** Files with the same id in earlier (lower-priority) directories, which it replaces. */
+  overrides: string[];
+}
+
+/** Every profile found, with its file: what `--profiles` prints (as JSON). */
+export interface IProfileSources {
+  /** The directories searched, lowest priority first. */
+  dirs: string[];
+  /** The launcher's tiles, in its order. */
+  profiles: Array<IProfileSource & { profile: Profile }>;
+  /** Ids hidden by a file with `"enabled": false`. */
+  disabled: Array<IProfileSource & { id: string }>;
+  /** Files that are not valid profiles (never half-used). */
+  problems: IProfileProblem[];
+}
+
+/** The launcher's order: category, rank, title. */
+export function launcherOrder(a: Profile, b: Profile): number {
+  return a.category.localeCompare(b.category) || a.rank - b.rank || a.title.localeCompare(b.title);
 }
 
 export interface IProfileStoreOptions {
@@ -57,7 +84,9 @@ export interface IProfileStoreOptions {
 export async function isExecutable(file: string): Promise<boolean> {
   try {
     const st = await stat(file);
-    if (!st.isFile()) return false;
+    if (!st.isFile()) {
+      return false;
+    }
     await access(file, constants.X_OK);
     return true;
   } catch {
@@ -71,13 +100,25 @@ export async function findProgram(
   paths: string[] = [],
   searchPath = process.env.PATH ?? ''
 ): Promise<string | undefined> {
-  if (isAbsolute(command)) return (await isExecutable(command)) ? command : undefined;
-  if (command.includes('/')) return undefined;
-  for (const p of paths) if (isAbsolute(p) && (await isExecutable(p))) return p;
+  if (isAbsolute(command)) {
+    return (await isExecutable(command)) ? command : undefined;
+  }
+  if (command.includes('/')) {
+    return undefined;
+  }
+  for (const p of paths) {
+    if (isAbsolute(p) && (await isExecutable(p))) {
+      return p;
+    }
+  }
   for (const dir of searchPath.split(delimiter)) {
-    if (!isAbsolute(dir)) continue;
+    if (!isAbsolute(dir)) {
+      continue;
+    }
     const candidate = join(dir, command);
-    if (await isExecutable(candidate)) return candidate;
+    if (await isExecutable(candidate)) {
+      return candidate;
+    }
   }
   return undefined;
 }
@@ -98,7 +139,12 @@ export class ProfileStore {
   constructor(private readonly _opts: IProfileStoreOptions) {}
 
   /** Reads every profile file; invalid files are reported, never half-used. */
-  async load(): Promise<{ entries: Map<string, IEntry>; problems: IProfileProblem[] }> {
+  async load(): Promise<{
+    entries: Map<string, IEntry>;
+    problems: IProfileProblem[];
+    /** The entries with `"enabled": false`, left out of `entries`. */
+    disabled: IEntry[];
+  }> {
     const entries = new Map<string, IEntry>();
     const problems: IProfileProblem[] = [];
     for (const dir of this._opts.dirs) {
@@ -117,14 +163,42 @@ export class ProfileStore {
             const where = first?.instancePath || '/';
             throw new Error(`${where}: ${first?.message ?? 'invalid'}`);
           }
-          entries.set(data.id, { data, dir });
+          if (data.fileRequired && !data.fileTypes?.length) {
+            throw new Error('/fileRequired: a profile that needs a file must list its fileTypes');
+          }
+          const earlier = entries.get(data.id);
+          const overrides = earlier ? [...earlier.overrides, earlier.file] : [];
+          entries.set(data.id, { data, dir, file, overrides });
         } catch (err) {
           problems.push({ file, message: (err as Error).message });
         }
       }
     }
-    for (const [id, e] of entries) if (e.data.enabled === false) entries.delete(id);
-    return { entries, problems };
+    const disabled = [...entries.values()].filter(e => e.data.enabled === false);
+    for (const [id, e] of entries) {
+      if (e.data.enabled === false) {
+        entries.delete(id);
+      }
+    }
+    return { entries, problems, disabled };
+  }
+
+  /** Each profile found, the file that defines it and the files it replaces. */
+  async sources(): Promise<IProfileSources> {
+    const { entries, problems, disabled } = await this.load();
+    const found = await Promise.all(
+      [...entries.values()].map(async e => ({
+        profile: (await this._resolve(e)).profile,
+        file: e.file,
+        overrides: e.overrides
+      }))
+    );
+    return {
+      dirs: [...this._opts.dirs],
+      profiles: found.sort((a, b) => launcherOrder(a.profile, b.profile)),
+      disabled: disabled.map(e => ({ id: e.data.id, file: e.file, overrides: e.overrides })),
+      problems
+    };
   }
 
   async list(): Promise<IResolvedProfile[]> {
@@ -161,8 +235,11 @@ export class ProfileStore {
     }
     for (const req of d.requires ?? []) {
       const found = await findProgram(req.command, req.paths, searchPath);
-      if (!found) reasons.push(missingReason(req));
-      else if (req.env) env[req.env] = found;
+      if (!found) {
+        reasons.push(missingReason(req));
+      } else if (req.env) {
+        env[req.env] = found;
+      }
     }
     let gl: IResolvedProfile['gl'];
     if (d.gl) {
@@ -199,8 +276,15 @@ export class ProfileStore {
       fileTypes: d.fileTypes ?? [],
       available: reasons.length === 0
     };
-    if (iconPath) profile.icon = `api/profiles/${d.id}/icon`;
-    if (reasons.length) profile.unavailableReason = reasons.join('; ');
+    if (d.fileRequired) {
+      profile.fileRequired = true;
+    }
+    if (iconPath) {
+      profile.icon = routePath(ROUTES.profileIcon, { id: d.id });
+    }
+    if (reasons.length) {
+      profile.unavailableReason = reasons.join('; ');
+    }
     return { profile, xstartup, env, iconPath, gl };
   }
 }

@@ -39,7 +39,9 @@ describe('RfbClientFilter', () => {
     const f = filter();
     const all = Buffer.concat([HANDSHAKE, key, pointer]);
     const out: Buffer[] = [];
-    for (let i = 0; i < all.length; i += 3) out.push(f.push(all.subarray(i, i + 3)));
+    for (let i = 0; i < all.length; i += 3) {
+      out.push(f.push(all.subarray(i, i + 3)));
+    }
     expect(Buffer.concat(out)).toEqual(all);
     // Mid-message, nothing of the key event may go out early.
     const g = filter();

@@ -65,7 +65,9 @@ export class RfbClientFilter {
       }
       const version = buf.toString('latin1', 0, 12);
       const m = /^RFB 003\.(\d{3})\n$/.exec(version);
-      if (!m) throw new RfbProtocolError('not an RFB client');
+      if (!m) {
+        throw new RfbProtocolError('not an RFB client');
+      }
       // 3.3: the server picks the security type, so only ClientInit (1 byte) follows.
       // 3.7/3.8: security-type choice (1 byte), then ClientInit.
       this._handshake = m[1] === '003' ? 1 : 2;
@@ -79,14 +81,27 @@ export class RfbClientFilter {
     while (this._handshake === 0 && end < buf.length) {
       const type = buf.readUInt8(end);
       const lengthOf = MESSAGE_LENGTH[type];
-      if (!lengthOf) throw new RfbProtocolError(`unknown client message type ${type}`);
+      if (!lengthOf) {
+        throw new RfbProtocolError(`unknown client message type ${type}`);
+      }
       const len = lengthOf(buf, end);
-      if (len === undefined) break;
-      if (len < 0) throw new RfbProtocolError(`unknown message subtype for type ${type}`);
-      if (len > this._o.maxMessage) throw new RfbProtocolError('client message too large');
-      if (buf.length - end < len) break;
-      if (type === SET_DESKTOP_SIZE) this._clamp(buf, end);
-      else if (INPUT_TYPES.has(type)) this._o.onInput?.();
+      if (len === undefined) {
+        break;
+      }
+      if (len < 0) {
+        throw new RfbProtocolError(`unknown message subtype for type ${type}`);
+      }
+      if (len > this._o.maxMessage) {
+        throw new RfbProtocolError('client message too large');
+      }
+      if (buf.length - end < len) {
+        break;
+      }
+      if (type === SET_DESKTOP_SIZE) {
+        this._clamp(buf, end);
+      } else if (INPUT_TYPES.has(type)) {
+        this._o.onInput?.();
+      }
       end += len;
     }
     this._pending = Buffer.from(buf.subarray(end));
@@ -124,6 +139,8 @@ export class RfbClientFilter {
         changed = true;
       }
     }
-    if (changed) this._clamped++;
+    if (changed) {
+      this._clamped++;
+    }
   }
 }

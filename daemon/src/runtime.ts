@@ -4,7 +4,7 @@
 import { chmod, lstat, mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { describeFsError } from './sessions/manager.js';
+import { describeFsError } from './sessions/logs.js';
 
 /**
  * Creates (or checks) a directory that must be ours alone: not a symlink, owned by us, 0700.
@@ -23,7 +23,9 @@ export async function ensurePrivateDir(dir: string): Promise<void> {
         'refusing to use it'
     );
   }
-  if ((st.mode & 0o077) !== 0) await chmod(dir, 0o700);
+  if ((st.mode & 0o077) !== 0) {
+    await chmod(dir, 0o700);
+  }
 }
 
 /**
@@ -35,12 +37,18 @@ async function makeDirs(dir: string): Promise<void> {
     await mkdir(dir, { mode: 0o700 });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') return;
+    if (code === 'EEXIST') {
+      return;
+    }
     const parent = dirname(dir);
-    if (code !== 'ENOENT' || parent === dir) throw err;
+    if (code !== 'ENOENT' || parent === dir) {
+      throw err;
+    }
     await makeDirs(parent);
     await mkdir(dir, { mode: 0o700 }).catch((e: NodeJS.ErrnoException) => {
-      if (e.code !== 'EEXIST') throw e;
+      if (e.code !== 'EEXIST') {
+        throw e;
+      }
     });
   }
 }

@@ -1,24 +1,37 @@
-// Request checks that the proxy in front does not do for us (DESIGN.md: jupyter-server-proxy
-// checks neither XSRF nor, with token auth, WebSocket Origin), plus the development-mode token.
+// Request checks that the proxy in front does not do for us (docs/architecture.md,
+// section 2: jupyter-server-proxy checks neither XSRF nor, with token auth, WebSocket Origin), plus the
+// development-mode token.
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ERROR_STATUS, type ErrorCode } from '@jupyterlab-desktops/protocol';
 
-export type Denial = { status: 401 | 403 | 415; code: string; message: string } | undefined;
+export type Denial =
+  | {
+      code: Extract<ErrorCode, 'unauthorized' | 'forbidden' | 'unsupported-media-type'>;
+      message: string;
+    }
+  | undefined;
 
 /** `Authorization: token <t>` (or Bearer) compared in constant time. */
 export function checkToken(req: FastifyRequest, token: string | undefined): Denial {
-  if (!token) return undefined;
+  if (!token) {
+    return undefined;
+  }
   const m = /^(?:token|bearer)\s+(\S+)$/i.exec(req.headers.authorization ?? '');
   const given = Buffer.from(m ? m[1] : '');
   const want = Buffer.from(token);
-  if (given.length === want.length && timingSafeEqual(given, want)) return undefined;
-  return { status: 401, code: 'unauthorized', message: 'A valid daemon token is required' };
+  if (given.length === want.length && timingSafeEqual(given, want)) {
+    return undefined;
+  }
+  return { code: 'unauthorized', message: 'A valid daemon token is required' };
 }
 
 /** A browser's Origin must name the host it is talking to; non-browser clients send none. */
 export function checkOrigin(req: FastifyRequest): Denial {
   const origin = req.headers.origin;
-  if (origin === undefined) return undefined;
+  if (origin === undefined) {
+    return undefined;
+  }
   const host = typeof req.headers.host === 'string' ? req.headers.host : '';
   let originHost = '';
   try {
@@ -26,13 +39,14 @@ export function checkOrigin(req: FastifyRequest): Denial {
   } catch {
     // not a URL: refused below
   }
-  if (originHost && originHost === host) return undefined;
+  if (originHost && originHost === host) {
+    return undefined;
+  }
   // Same host name, other port: a proxy in front dropped the port from Host (nginx's
   // `proxy_set_header Host $host`), which refuses every start. Say so, not "cross-origin".
   const name = (h: string): string => h.replace(/:\d+$/, '');
   if (originHost && host && name(originHost) === name(host)) {
     return {
-      status: 403,
       code: 'forbidden',
       message:
         `The request came from ${Private.shown(originHost)} but the server was asked for ` +
@@ -40,7 +54,7 @@ export function checkOrigin(req: FastifyRequest): Denial {
         'port from the Host header. It must pass it on whole: proxy_set_header Host $http_host;'
     };
   }
-  return { status: 403, code: 'forbidden', message: 'Cross-origin requests are not allowed' };
+  return { code: 'forbidden', message: 'Cross-origin requests are not allowed' };
 }
 
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -51,7 +65,9 @@ const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
  * cross-site after a preflight we never answer.
  */
 export function checkCsrf(req: FastifyRequest): Denial {
-  if (!STATE_CHANGING.has(req.method)) return undefined;
+  if (!STATE_CHANGING.has(req.method)) {
+    return undefined;
+  }
   const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
   const hasBody =
     type !== '' ||
@@ -59,7 +75,6 @@ export function checkCsrf(req: FastifyRequest): Denial {
     req.headers['transfer-encoding'] !== undefined;
   if (hasBody && type !== 'application/json') {
     return {
-      status: 415,
       code: 'unsupported-media-type',
       message: 'Request bodies must be application/json'
     };
@@ -82,7 +97,7 @@ export async function deny(
   d: NonNullable<Denial>
 ): Promise<FastifyReply> {
   await Private.drain(req.raw);
-  return reply.code(d.status).send({ error: { code: d.code, message: d.message } });
+  return reply.code(ERROR_STATUS[d.code]).send({ error: { code: d.code, message: d.message } });
 }
 
 /** Headers on every response: no sniffing, no framing by other origins, no caching. */
@@ -98,7 +113,9 @@ namespace Private {
   export function drain(raw: import('node:http').IncomingMessage): Promise<void> {
     const bodiless =
       raw.headers['content-length'] === undefined && raw.headers['transfer-encoding'] === undefined;
-    if (bodiless || raw.complete || raw.readableEnded) return Promise.resolve();
+    if (bodiless || raw.complete || raw.readableEnded) {
+      return Promise.resolve();
+    }
     return new Promise(resolve => {
       let seen = 0;
       const done = (): void => {
@@ -107,7 +124,9 @@ namespace Private {
       };
       const count = (chunk: Buffer): void => {
         seen += chunk.length;
-        if (seen > DRAIN_LIMIT) done();
+        if (seen > DRAIN_LIMIT) {
+          done();
+        }
       };
       raw.on('data', count);
       raw.once('end', done);

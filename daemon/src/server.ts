@@ -14,8 +14,9 @@ import { ProfileStore } from './profiles.js';
 import { prepareRuntimeDir } from './runtime.js';
 import { SessionManager } from './sessions/manager.js';
 
-const USAGE = `usage: jupyter-desktops-daemon (--socket PATH | --tcp 127.0.0.1:PORT | --doctor) [options]
+const USAGE = `usage: jupyter-desktops-daemon (--socket PATH | --tcp 127.0.0.1:PORT | --doctor | --profiles) [options]
   --doctor              check Node, Xtigervnc, profiles and OpenGL, print a report, exit
+  --profiles            print every profile found, its file and what it overrides (JSON), exit
   --socket PATH         listen on this unix socket (created 0600)
   --tcp HOST:PORT       development only: loopback TCP; requires JUPYTER_DESKTOPS_TOKEN
   --profiles-dir DIR    extra profile directory, later ones override (repeatable)
@@ -49,6 +50,8 @@ export interface IDaemonConfig {
   quiet: boolean;
   idleTimeoutMs: number;
   doctor: boolean;
+  /** `--profiles`: print the profiles found and where (for `jupyter desktops profiles`). */
+  profiles: boolean;
 }
 
 /**
@@ -76,6 +79,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): IDaemonConf
         xvnc: { type: 'string' },
         quiet: { type: 'boolean' },
         doctor: { type: 'boolean' },
+        profiles: { type: 'boolean' },
         help: { type: 'boolean' }
       },
       strict: true
@@ -83,15 +87,19 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): IDaemonConf
   } catch (err) {
     throw new UsageError(`${(err as Error).message}\n${USAGE}`);
   }
-  if (values.help) throw new UsageError(USAGE);
-  if ([values.socket, values.tcp, values.doctor].filter(Boolean).length !== 1) {
-    throw new UsageError(`give exactly one of --socket, --tcp or --doctor\n${USAGE}`);
+  if (values.help) {
+    throw new UsageError(USAGE);
+  }
+  if ([values.socket, values.tcp, values.doctor, values.profiles].filter(Boolean).length !== 1) {
+    throw new UsageError(`give exactly one of --socket, --tcp, --doctor or --profiles\n${USAGE}`);
   }
   let tcp: IDaemonConfig['tcp'];
   let token: string | undefined;
   if (values.tcp) {
     const m = /^(127\.0\.0\.1|\[::1\]|localhost):(\d{1,5})$/.exec(values.tcp);
-    if (!m) throw new UsageError('--tcp only accepts a loopback address, e.g. 127.0.0.1:8765');
+    if (!m) {
+      throw new UsageError('--tcp only accepts a loopback address, e.g. 127.0.0.1:8765');
+    }
     tcp = { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) };
     token = env.JUPYTER_DESKTOPS_TOKEN;
     if (!token || token.length < 16) {
@@ -109,7 +117,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): IDaemonConf
     throw new UsageError('--idle-timeout must be a number of minutes (0 turns it off)');
   }
   const geo = /^(\d{3,4})x(\d{3,4})$/.exec(values['max-geometry'] ?? '7680x4320');
-  if (!geo) throw new UsageError('--max-geometry must look like 3840x2160');
+  if (!geo) {
+    throw new UsageError('--max-geometry must look like 3840x2160');
+  }
   const uid = process.getuid ? process.getuid() : 0;
   const root = assetsRoot();
   return {
@@ -132,6 +142,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): IDaemonConf
     xvnc: values.xvnc ?? 'Xtigervnc',
     quiet: !!values.quiet,
     doctor: !!values.doctor,
+    profiles: !!values.profiles,
     idleTimeoutMs: idle * 60_000
   };
 }
@@ -139,7 +150,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): IDaemonConf
 async function unlinkStaleSocket(path: string): Promise<void> {
   try {
     const st = await lstat(path);
-    if (st.isSocket()) await unlink(path);
+    if (st.isSocket()) {
+      await unlink(path);
+    }
   } catch {
     // nothing there
   }
@@ -161,6 +174,10 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     iconDirs: cfg.iconDirs,
     xvnc: cfg.xvnc
   });
+  if (cfg.profiles) {
+    process.stdout.write(JSON.stringify(await profiles.sources(), null, 2) + '\n');
+    process.exit(0);
+  }
   if (cfg.doctor) {
     const report = await doctor({ ...cfg, profiles, assets: assetsRoot() });
     process.stdout.write(report.lines.join('\n') + '\n');
@@ -201,9 +218,13 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   });
 
   const orphans = await sessions.cleanOrphans();
-  if (orphans) app.log.warn(`ended ${orphans} process(es) left by an earlier daemon`);
+  if (orphans) {
+    app.log.warn(`ended ${orphans} process(es) left by an earlier daemon`);
+  }
   const { problems } = await profiles.load();
-  for (const p of problems) app.log.warn(`ignoring profile ${p.file}: ${p.message}`);
+  for (const p of problems) {
+    app.log.warn(`ignoring profile ${p.file}: ${p.message}`);
+  }
 
   await serve(app, cfg, async () => {
     sessions.dispose();
@@ -219,7 +240,9 @@ async function serve(
 ): Promise<void> {
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {
-    if (stopping) return;
+    if (stopping) {
+      return;
+    }
     stopping = true;
     app.log.info(`${signal}: stopping every desktop`);
     await cleanup();

@@ -72,12 +72,16 @@ describe('VAPOR, Panoply and MATLAB with FAKE installs', () => {
         'echo "License checkout failed."\necho "License Manager Error -9"\nexit 1'
       )
     );
-    for (const f of ['wind.nc', 'analysis.m']) writeFileSync(join(root, f), 'data');
+    for (const f of ['wind.nc', 'analysis.m']) {
+      writeFileSync(join(root, f), 'data');
+    }
     d = await startDaemon([admin], { rootDir: root });
   });
   afterEach(async () => {
     process.env.PATH = savedPath;
-    for (const s of d.sessions.live()) await d.sessions.stop(s.id);
+    for (const s of d.sessions.live()) {
+      await d.sessions.stop(s.id);
+    }
   });
   afterAll(() => d?.close());
 

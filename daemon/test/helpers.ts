@@ -18,13 +18,22 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app';
 import { ProfileStore } from '../src/profiles';
 import { SessionManager } from '../src/sessions/manager';
-import { findMarkedProcesses } from '../src/sessions/procs';
 
 export const BUILTIN_PROFILES = resolve(__dirname, '..', 'profiles');
 export const ICONS = resolve(__dirname, '..', '..', 'icons');
 
 export function tmp(prefix = 'desktops-test-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A PATH holding only the given (empty, executable) programs. */
+export function fakePath(...names: string[]): string {
+  const dir = tmp('desktops-path-');
+  for (const n of names) {
+    writeFileSync(join(dir, n), '#!/bin/sh\nexit 0\n');
+    chmodSync(join(dir, n), 0o755);
+  }
+  return dir;
 }
 
 /** Fails with a sentence naming the missing program instead of a cryptic spawn error. */
@@ -164,7 +173,9 @@ export function listeningInodes(): Map<string, string> {
     }
     for (const line of text.split('\n').slice(1)) {
       const f = line.trim().split(/\s+/);
-      if (f.length < 10) continue;
+      if (f.length < 10) {
+        continue;
+      }
       const [local, , state, , , , , , inode] = [
         f[1],
         f[2],
@@ -178,7 +189,9 @@ export function listeningInodes(): Map<string, string> {
       ];
       // TCP LISTEN is state 0A; any UDP socket with a bound local port can receive.
       const listening = proto.startsWith('tcp') ? state === '0A' : !local.endsWith(':0000');
-      if (listening) out.set(inode, `${proto} ${local}`);
+      if (listening) {
+        out.set(inode, `${proto} ${local}`);
+      }
     }
   }
   return out;
@@ -198,7 +211,9 @@ export function listenersOf(pids: number[]): string[] {
     for (const fd of fds) {
       try {
         const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-        if (m && listening.has(m[1])) found.push(`${pid} ${listening.get(m[1])}`);
+        if (m && listening.has(m[1])) {
+          found.push(`${pid} ${listening.get(m[1])}`);
+        }
       } catch {
         // fd closed meanwhile
       }
@@ -216,8 +231,12 @@ export async function waitFor<T>(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (v) {
+      return v;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out waiting for ${what}`);
+    }
     await new Promise(r => setTimeout(r, 100));
   }
 }
@@ -281,8 +300,9 @@ export async function spawnDaemon(
   args: string[] = [],
   env: Record<string, string> = {}
 ): Promise<import('node:child_process').ChildProcess> {
-  if (!existsSync(DAEMON_BUNDLE))
+  if (!existsSync(DAEMON_BUNDLE)) {
     throw new Error(`${DAEMON_BUNDLE} is missing: run npm run build first`);
+  }
   const p = spawn(process.execPath, [DAEMON_BUNDLE, '--socket', socket, '--quiet', ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, ...env }
@@ -291,7 +311,9 @@ export async function spawnDaemon(
   p.stderr!.on('data', d => (err += d));
   await waitFor(
     async () => {
-      if (p.exitCode !== null) throw new Error(`daemon exited ${p.exitCode}: ${err}`);
+      if (p.exitCode !== null) {
+        throw new Error(`daemon exited ${p.exitCode}: ${err}`);
+      }
       // Any answer, as jupyter-server-proxy waits: a daemon that cannot start desktops
       // answers too (503, with the reason).
       return (
@@ -305,19 +327,24 @@ export async function spawnDaemon(
 }
 
 /** Starts a program as another user (setpriv), in their home, with a minimal environment. */
-export function asUser(user: string, argv: string[]): ChildProcess {
+export function asUser(
+  user: string,
+  argv: string[],
+  env: Record<string, string> = {}
+): ChildProcess {
   const { uid, gid, home } = ensureUser(user);
   return spawn('setpriv', [`--reuid=${uid}`, `--regid=${gid}`, '--init-groups', '--', ...argv], {
     cwd: home,
-    env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: home, USER: user, LOGNAME: user },
+    env: { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: home, USER: user, LOGNAME: user, ...env },
     stdio: 'ignore'
   });
 }
 
 /** A copy of the bundled daemon (with its profiles) every user can read; its path. */
 export function readableBundle(): string {
-  if (!existsSync(DAEMON_BUNDLE))
+  if (!existsSync(DAEMON_BUNDLE)) {
     throw new Error(`${DAEMON_BUNDLE} is missing: run npm run build first`);
+  }
   const root = tmp('desktops-bundle-');
   cpSync(dirname(dirname(DAEMON_BUNDLE)), root, { recursive: true });
   execFileSync('chmod', ['-R', 'a+rX', root]);
@@ -328,10 +355,15 @@ export function readableBundle(): string {
 export async function userDaemon(
   user: string,
   bundle: string,
-  args: string[] = []
+  args: string[] = [],
+  env: Record<string, string> = {}
 ): Promise<{ proc: ChildProcess; socket: string }> {
   const socket = join(ensureUser(user).home, 'desktops.sock');
-  const proc = asUser(user, [process.execPath, bundle, '--socket', socket, '--quiet', ...args]);
+  const proc = asUser(
+    user,
+    [process.execPath, bundle, '--socket', socket, '--quiet', ...args],
+    env
+  );
   await waitFor(
     async () =>
       existsSync(socket) && (await request(socket, 'GET', '/healthz').catch(() => undefined)),
@@ -344,11 +376,16 @@ export async function userDaemon(
 export interface ISessionProcess {
   pid: number;
   uid: number;
+  /** The kernel's short name of the program (/proc/<pid>/comm). */
+  comm: string;
   argv: string[];
   env: Map<string, string>;
 }
 
-/** Every process carrying a session's marker, whoever runs it (root reads every /proc entry). */
+/**
+ * Every process carrying a session's marker, whoever runs it (root reads every /proc entry):
+ * the one way the tests find a desktop's processes.
+ */
 export function processesOfSession(id: string): ISessionProcess[] {
   const out: ISessionProcess[] = [];
   for (const name of readdirSync('/proc').filter(n => /^\d+$/.test(n))) {
@@ -359,10 +396,23 @@ export function processesOfSession(id: string): ISessionProcess[] {
           .filter(Boolean)
           .map(kv => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])
       );
-      if (env.get('JUPYTER_DESKTOPS_SESSION') !== id) continue;
+      if (env.get('JUPYTER_DESKTOPS_SESSION') !== id) {
+        continue;
+      }
       const status = readFileSync(`/proc/${name}/status`, 'latin1');
+      // A zombie has ended: it is no process of the session any more.
+      if (/^State:\s+Z/m.test(status)) {
+        continue;
+      }
       const argv = readFileSync(`/proc/${name}/cmdline`, 'latin1').split('\0').slice(0, -1);
-      out.push({ pid: Number(name), uid: Number(/^Uid:\s+(\d+)/m.exec(status)![1]), argv, env });
+      const comm = readFileSync(`/proc/${name}/comm`, 'latin1').trim();
+      out.push({
+        pid: Number(name),
+        uid: Number(/^Uid:\s+(\d+)/m.exec(status)![1]),
+        comm,
+        argv,
+        env
+      });
     } catch {
       // gone meanwhile
     }
@@ -370,22 +420,38 @@ export function processesOfSession(id: string): ISessionProcess[] {
   return out;
 }
 
-/** PIDs of our processes that carry the session marker of `id`. */
+/** PIDs of the processes that carry the session marker of `id`. */
 export async function sessionPids(id: string): Promise<number[]> {
-  return (await findMarkedProcesses()).filter(p => p.session === id).map(p => p.pid);
+  return processesOfSession(id).map(p => p.pid);
 }
 
-/** The Xtigervnc among a session's processes. */
-export function xvncOf(pids: number[]): number {
-  const pid = pids.find(p => {
-    try {
-      return readFileSync(`/proc/${p}/cmdline`, 'latin1').startsWith('Xtigervnc\0');
-    } catch {
-      return false;
-    }
-  });
-  if (!pid) throw new Error('no Xtigervnc in the session');
-  return pid;
+/** The session's process whose program is `comm` (waiting for it to appear). */
+export function sessionProcess(
+  id: string,
+  comm: string,
+  timeoutMs = 10000
+): Promise<ISessionProcess> {
+  return waitFor(
+    () => processesOfSession(id).find(p => p.comm === comm),
+    timeoutMs,
+    `a ${comm} process in session ${id}`
+  );
+}
+
+/** The session's Xtigervnc. */
+export function xvncOf(id: string): ISessionProcess {
+  const x = processesOfSession(id).find(p => p.argv[0] === 'Xtigervnc');
+  if (!x) {
+    throw new Error(`no Xtigervnc in session ${id}`);
+  }
+  return x;
+}
+
+/** Resolves with a child's exit code once it has exited. */
+export function exited(p: ChildProcess): Promise<number | null> {
+  return new Promise(r =>
+    p.exitCode !== null || p.signalCode !== null ? r(p.exitCode) : p.once('exit', code => r(code))
+  );
 }
 
 /** The display number a test profile logged as `display=:N`. */

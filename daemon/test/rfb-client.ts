@@ -37,18 +37,28 @@ export class RfbTestClient {
   }
 
   private _wake(): void {
-    for (const w of this._waiters.splice(0)) w();
+    for (const w of this._waiters.splice(0)) {
+      w();
+    }
   }
 
   async read(n: number, timeoutMs = 10000): Promise<Buffer> {
     const deadline = Date.now() + timeoutMs;
     while (this._buf.length < n) {
-      if (this.closed)
+      if (this.closed) {
         throw new Error(`connection closed (${this.closed.code} ${this.closed.reason})`);
-      if (Date.now() > deadline) throw new Error(`timed out reading ${n} bytes`);
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new Error(`timed out reading ${n} bytes`);
+      }
+      // Woken by data or the close, or at the deadline.
       await new Promise<void>(r => {
-        this._waiters.push(r);
-        setTimeout(r, 200);
+        const timer = setTimeout(r, left);
+        this._waiters.push(() => {
+          clearTimeout(timer);
+          r();
+        });
       });
     }
     const out = this._buf.subarray(0, n);
@@ -63,15 +73,20 @@ export class RfbTestClient {
   /** Version, security None, ClientInit; returns the framebuffer size and desktop name. */
   async handshake(): Promise<{ width: number; height: number; name: string }> {
     const version = (await this.read(12)).toString('latin1');
-    if (!/^RFB 003\.00[78]\n$/.test(version))
+    if (!/^RFB 003\.00[78]\n$/.test(version)) {
       throw new Error(`unexpected version ${JSON.stringify(version)}`);
+    }
     this.send(Buffer.from('RFB 003.008\n'));
     const n = (await this.read(1))[0];
     const types = [...(await this.read(n))];
-    if (!types.includes(1)) throw new Error(`security None not offered: ${types}`);
+    if (!types.includes(1)) {
+      throw new Error(`security None not offered: ${types}`);
+    }
     this.send([1]);
     const result = (await this.read(4)).readUInt32BE(0);
-    if (result !== 0) throw new Error(`security result ${result}`);
+    if (result !== 0) {
+      throw new Error(`security result ${result}`);
+    }
     this.send([1]); // shared
     const init = await this.read(24);
     const name = (await this.read(init.readUInt32BE(20))).toString('utf8');
@@ -110,13 +125,17 @@ export class RfbTestClient {
   async readUpdate(): Promise<{ x: number; y: number; w: number; h: number; encoding: number }[]> {
     for (;;) {
       const type = (await this.read(1))[0];
-      if (type === 2) continue; // Bell
+      if (type === 2) {
+        continue;
+      } // Bell
       if (type === 3) {
         const len = (await this.read(7)).readUInt32BE(3);
         await this.read(len); // ServerCutText
         continue;
       }
-      if (type !== 0) throw new Error(`unexpected server message ${type}`);
+      if (type !== 0) {
+        throw new Error(`unexpected server message ${type}`);
+      }
       const n = (await this.read(3)).readUInt16BE(1);
       const rects = [];
       for (let i = 0; i < n; i++) {
@@ -128,9 +147,13 @@ export class RfbTestClient {
           h: r.readUInt16BE(6),
           encoding: r.readInt32BE(8)
         };
-        if (rect.encoding === 0) await this.read(rect.w * rect.h * 4);
-        else if (rect.encoding === -308) await this.read(4 + 16 * (await this.read(4))[0] - 4);
-        else if (rect.encoding !== -223) throw new Error(`unexpected encoding ${rect.encoding}`);
+        if (rect.encoding === 0) {
+          await this.read(rect.w * rect.h * 4);
+        } else if (rect.encoding === -308) {
+          await this.read(4 + 16 * (await this.read(4))[0] - 4);
+        } else if (rect.encoding !== -223) {
+          throw new Error(`unexpected encoding ${rect.encoding}`);
+        }
         rects.push(rect);
       }
       return rects;

@@ -1,10 +1,11 @@
 #!/bin/sh
 # Ncview as an app-only tile. Ncview needs a file to show: the tile is meant for the file
-# browser's "Open in Ncview", which gives the file in DESKTOPS_OPEN. It reaches ncview as one
+# browser's "Open in Ncview", which gives the file in DESKTOPS_OPEN (the profile's
+# "fileRequired" makes the daemon refuse a start without one). It reaches ncview as one
 # argument, never through a shell.
 set -eu
 if [ -z "${DESKTOPS_OPEN:-}" ]; then
-  echo "jupyter-desktops: error: Ncview needs a file: right-click a .nc file in the file browser and choose Open in Ncview"
+  echo "jupyter-desktops: error: Ncview was started without a file (DESKTOPS_OPEN is empty)"
   exit 3
 fi
 exec "$DESKTOPS_APP_SESSION" "$DESKTOPS_APP" "$DESKTOPS_OPEN"

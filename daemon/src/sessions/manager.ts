@@ -1,23 +1,40 @@
-// SessionManager: starts, watches and ends desktops. Plain class, no Fastify, so it can be
-// tested alone. Lifecycle (DESIGN.md): private runtime dir and cookie, Xtigervnc on a unix
-// socket only, xstartup in its own process group with a clean environment, `running` once the
-// RFB socket answers, and a stop that leaves no process, socket or lock file behind.
+// SessionManager: the session policy. Which desktops may run (the limit, replacing the oldest,
+// idle culling), the lifecycle states and their reasons, and the order of a start and a stop.
+// The parts it uses stand alone: xvnc.ts starts the X server, procs.ts finds and ends
+// processes, logs.ts reads logs and words failures. Lifecycle (docs/architecture.md, section
+// 5): private runtime dir and cookie, Xtigervnc on a unix socket only, xstartup in its own
+// process group with a clean environment, `running` once the RFB socket answers, and a stop
+// that leaves no process, socket or lock file behind.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { closeSync, openSync } from 'node:fs';
-import { lstat, mkdir, open, readdir, readFile, rm, unlink } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import type { Readable } from 'node:stream';
-import { GEOMETRY, type ExitReason, type Session } from '@jupyterlab-desktops/protocol';
+import {
+  GEOMETRY,
+  isLive,
+  SESSION_ID_PATTERN,
+  type ExitReason,
+  type Session
+} from '@jupyterlab-desktops/protocol';
 import type { IResolvedProfile, ProfileStore } from '../profiles.js';
-import { isAlive, MARKER_VAR, RUNTIME_VAR, signalGroup, sleep, sweepMarked } from './procs.js';
-import { checkGl, meetsGl } from './gl.js';
 import { SessionError } from './errors.js';
+import { checkGl, meetsGl } from './gl.js';
+import { describeFsError, formatDuration, readTail, reportedError } from './logs.js';
 import { resolveOpen, type IOpenFile } from './open.js';
-import { readDisplay, writeXauthority, xvncArgs } from './xvnc.js';
+import {
+  endGroups,
+  hasExited,
+  isAlive,
+  MARKER_VAR,
+  RUNTIME_VAR,
+  sleep,
+  sweepMarked,
+  waitExit
+} from './procs.js';
+import { removeDisplayFiles, startXvnc, waitForRfb } from './xvnc.js';
 
 export { SessionError } from './errors.js';
 
@@ -28,27 +45,15 @@ export interface ISessionManagerOptions {
    */
   runtimeDir: string;
   xvnc: string;
+  /** Desktops that may run at once (default 1). */
   maxSessions?: number;
   maxWidth?: number;
   maxHeight?: number;
-  /** How long a desktop may take to answer on its RFB socket. */
-  startTimeoutMs?: number;
-  /**
-   * A start script that fails usually fails at once: wait this long after the RFB socket
-   * answers, so that such a failure is reported by the start request itself.
-   */
-  settleMs?: number;
-  /** Time between SIGTERM and SIGKILL when stopping. */
-  stopGraceMs?: number;
   /**
    * Stop a desktop after this long without keyboard, pointer or clipboard input from any
-   * connected tab (0: never).
+   * connected tab (0, the default: never).
    */
   idleTimeoutMs?: number;
-  /** How many ended sessions are remembered for status queries. */
-  keepEnded?: number;
-  /** Variables copied from the daemon's environment into the desktop's, when set. */
-  passEnv?: string[];
   /** The user's Jupyter root: files given to applications ("Open in") must lie inside it. */
   rootDir?: string;
 }
@@ -69,11 +74,20 @@ interface IRecord {
   open?: string;
 }
 
-/** Environment variables that are safe and useful inside a desktop. */
-const DEFAULT_PASS_ENV = ['LANG', 'LANGUAGE', 'LC_ALL', 'LC_CTYPE', 'TZ', 'XDG_RUNTIME_DIR'];
-const LOG_TAIL_BYTES = 16 * 1024;
+/** Environment variables copied into a desktop's, when set: safe and useful there. */
+const PASS_ENV = ['LANG', 'LANGUAGE', 'LC_ALL', 'LC_CTYPE', 'TZ', 'XDG_RUNTIME_DIR'];
+/** How long a desktop may take to answer on its RFB socket. */
+const START_TIMEOUT_MS = 15_000;
+/**
+ * A start script that fails usually fails at once: wait this long after the RFB socket
+ * answers, so that such a failure is reported by the start request itself.
+ */
+const SETTLE_MS = 400;
+/** How many ended sessions are remembered for status queries. */
+const KEEP_ENDED = 20;
 /** How long a session's end waits to learn whether its X server went first. */
 const X_SERVER_GRACE_MS = 500;
+const SESSION_ID = new RegExp(SESSION_ID_PATTERN);
 
 export class SessionManager extends EventEmitter {
   private readonly _records = new Map<string, IRecord>();
@@ -88,12 +102,7 @@ export class SessionManager extends EventEmitter {
       maxSessions: 1,
       maxWidth: GEOMETRY.maxWidth,
       maxHeight: GEOMETRY.maxHeight,
-      startTimeoutMs: 15000,
-      settleMs: 400,
-      stopGraceMs: 3000,
-      keepEnded: 20,
       idleTimeoutMs: 0,
-      passEnv: DEFAULT_PASS_ENV,
       rootDir: process.cwd(),
       // An option given as undefined keeps its default.
       ...(Object.fromEntries(
@@ -122,7 +131,7 @@ export class SessionManager extends EventEmitter {
 
   /** Sessions that hold processes (starting or running). */
   live(): Session[] {
-    return this.list().filter(s => s.state === 'starting' || s.state === 'running');
+    return this.list().filter(isLive);
   }
 
   /** Path of a running session's RFB socket. */
@@ -137,15 +146,22 @@ export class SessionManager extends EventEmitter {
    */
   noteConnectProblem(id: string, problem: string | undefined): void {
     const r = this._records.get(id);
-    if (!r) return;
-    if (problem) r.session.connectProblem = problem;
-    else delete r.session.connectProblem;
+    if (!r) {
+      return;
+    }
+    if (problem) {
+      r.session.connectProblem = problem;
+    } else {
+      delete r.session.connectProblem;
+    }
   }
 
   /** Records user input on a session (the idle clock restarts). */
   touch(id: string): void {
     const r = this._records.get(id);
-    if (r) r.lastInput = Date.now();
+    if (r) {
+      r.lastInput = Date.now();
+    }
   }
 
   /** Stops the idle checks (the daemon is closing). */
@@ -156,7 +172,9 @@ export class SessionManager extends EventEmitter {
   /** Stops running desktops that have had no input for the idle timeout. */
   async cullIdle(now = Date.now()): Promise<string[]> {
     const limit = this._o.idleTimeoutMs;
-    if (!limit) return [];
+    if (!limit) {
+      return [];
+    }
     const idle = [...this._records.values()].filter(
       r => r.session.state === 'running' && !r.ended && now - r.lastInput >= limit
     );
@@ -193,7 +211,9 @@ export class SessionManager extends EventEmitter {
     const own = this._o.runtimeDir;
     const known = new Set(this._records.keys());
     const dead = (runtime: string): boolean => {
-      if (runtime === own) return false;
+      if (runtime === own) {
+        return false;
+      }
       const m = /^d(\d+)$/.exec(basename(runtime));
       return dirname(runtime) === root && !!m && !isAlive(Number(m[1]));
     };
@@ -201,10 +221,12 @@ export class SessionManager extends EventEmitter {
       (runtime, session) => dead(runtime) || (runtime === own && !known.has(session))
     );
     for (const name of await readdir(root).catch(() => [] as string[])) {
-      if (dead(join(root, name))) await rm(join(root, name), { recursive: true, force: true });
+      if (dead(join(root, name))) {
+        await rm(join(root, name), { recursive: true, force: true });
+      }
     }
     for (const name of await readdir(own).catch(() => [] as string[])) {
-      if (/^[A-Za-z0-9_-]{16}$/.test(name) && !known.has(name)) {
+      if (SESSION_ID.test(name) && !known.has(name)) {
         await rm(join(own, name), { recursive: true, force: true });
       }
     }
@@ -227,7 +249,9 @@ export class SessionManager extends EventEmitter {
   stop(id: string): Promise<Session> {
     return this._serial(async () => {
       const r = this._records.get(id);
-      if (!r) throw new SessionError('not-found', `No desktop session ${id}`);
+      if (!r) {
+        throw new SessionError('not-found', `No desktop session ${id}`);
+      }
       await this._teardown(
         r,
         { code: 'stopped', message: `${r.session.title} was stopped` },
@@ -245,11 +269,12 @@ export class SessionManager extends EventEmitter {
   }
 
   /** The last part of a session's log (Xtigervnc and xstartup output). */
-  async log(id: string, maxBytes = LOG_TAIL_BYTES): Promise<{ text: string; truncated: boolean }> {
+  async log(id: string): Promise<{ text: string; truncated: boolean }> {
     const r = this._records.get(id);
-    if (!r) throw new SessionError('not-found', `No desktop session ${id}`);
-    if (r.logTail !== undefined) return r.logTail;
-    return readTail(join(r.dir, 'log'), maxBytes);
+    if (!r) {
+      throw new SessionError('not-found', `No desktop session ${id}`);
+    }
+    return r.logTail ?? readTail(join(r.dir, 'log'));
   }
 
   private _serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -259,7 +284,9 @@ export class SessionManager extends EventEmitter {
   }
 
   private _clamp(v: number | undefined, min: number, max: number, dflt: number): number {
-    if (v === undefined) return Math.min(dflt, max);
+    if (v === undefined) {
+      return Math.min(dflt, max);
+    }
     return Math.max(min, Math.min(max, Math.round(v)));
   }
 
@@ -270,7 +297,9 @@ export class SessionManager extends EventEmitter {
     open: string | undefined
   ): Promise<Session> {
     const resolved = await this._o.profiles.get(profileId);
-    if (!resolved) throw new SessionError('not-found', `No desktop profile named ${profileId}`);
+    if (!resolved) {
+      throw new SessionError('not-found', `No desktop profile named ${profileId}`);
+    }
     const p = resolved.profile;
     if (!p.available) {
       throw new SessionError(
@@ -278,7 +307,14 @@ export class SessionManager extends EventEmitter {
         p.unavailableReason ?? `${p.title} is unavailable`
       );
     }
-    // Checked before anything is replaced: a refused file changes nothing.
+    // Checked before anything is replaced: a refused start changes nothing.
+    if (p.fileRequired && open === undefined) {
+      throw new SessionError(
+        'bad-request',
+        `${p.title} needs a file to open: right-click a ${orList(p.fileTypes)} file in the ` +
+          `file browser and choose Open in ${p.title}`
+      );
+    }
     const file: IOpenFile | undefined =
       open === undefined ? undefined : await resolveOpen(p, this._o.rootDir, open);
     const width = this._clamp(
@@ -307,9 +343,7 @@ export class SessionManager extends EventEmitter {
     };
 
     // Make room first: the limit counts live sessions, oldest replaced first.
-    const live = [...this._records.values()].filter(
-      r => r.session.state === 'starting' || r.session.state === 'running'
-    );
+    const live = [...this._records.values()].filter(r => isLive(r.session));
     const excess = live.length + 1 - this._o.maxSessions;
     if (excess > 0 && !replace) {
       throw new SessionError(
@@ -363,32 +397,21 @@ export class SessionManager extends EventEmitter {
 
   private async _launch(r: IRecord, resolved: IResolvedProfile): Promise<void> {
     const s = r.session;
-    const authFile = join(r.dir, 'Xauthority');
-    const rfbSocket = join(r.dir, 'rfb.sock');
-    await writeXauthority(authFile);
     const logFd = openSync(join(r.dir, 'log'), 'a', 0o600);
     const env = this._env(s.id);
     try {
-      const xvnc = spawn(
-        this._o.xvnc,
-        xvncArgs({
-          rfbSocket,
-          authFile,
-          width: s.width,
-          height: s.height,
-          desktopName: s.title,
-          displayFd: 3
-        }),
-        { detached: true, env, cwd: r.dir, stdio: ['ignore', logFd, logFd, 'pipe'] }
-      );
-      r.xvnc = xvnc;
-      const died = new Promise<never>((_, reject) => {
-        xvnc.once('error', err => reject(new Error(`Xtigervnc could not be run: ${err.message}`)));
-        xvnc.once('exit', (code, signal) =>
-          reject(new Error(`Xtigervnc exited (${signal ?? `status ${code}`}) while starting`))
-        );
+      const x = await startXvnc({
+        xvnc: this._o.xvnc,
+        dir: r.dir,
+        width: s.width,
+        height: s.height,
+        desktopName: s.title,
+        env,
+        output: logFd,
+        timeoutMs: START_TIMEOUT_MS
       });
-      died.catch(() => undefined);
+      const xvnc = x.child;
+      r.xvnc = xvnc;
       xvnc.once('exit', (code, signal) =>
         this._onExit(
           r,
@@ -397,12 +420,9 @@ export class SessionManager extends EventEmitter {
           true
         )
       );
-      r.display = await Promise.race([
-        readDisplay(xvnc.stdio[3] as Readable, this._o.startTimeoutMs),
-        died
-      ]);
+      r.display = await x.display;
 
-      const display = { DISPLAY: `:${r.display}`, XAUTHORITY: authFile };
+      const display = { DISPLAY: `:${r.display}`, XAUTHORITY: x.authFile };
       // Applications that need OpenGL learn before they start whether they can have it.
       const glEnv: Record<string, string> = {};
       if (resolved.gl) {
@@ -415,7 +435,9 @@ export class SessionManager extends EventEmitter {
         }
         glEnv.DESKTOPS_GL_RENDERER = info.renderer;
         glEnv.DESKTOPS_GL_VERSION = info.core.join('.');
-        if (info.software) glEnv.DESKTOPS_GL_SOFTWARE = '1';
+        if (info.software) {
+          glEnv.DESKTOPS_GL_SOFTWARE = '1';
+        }
       }
       const xstartup = spawn(resolved.xstartup, [], {
         detached: true,
@@ -451,12 +473,14 @@ export class SessionManager extends EventEmitter {
         // it, and their exits can be reaped before the server's: if the server goes within
         // moments, its exit (reported by its own handler) is the cause to show.
         void waitExit([xvnc], X_SERVER_GRACE_MS).then(() => {
-          if (xvnc.exitCode !== null || xvnc.signalCode !== null) return;
+          if (hasExited(xvnc)) {
+            return;
+          }
           this._onExit(r, 'xstartup-exited', ok ? what : `${what} with an error (${how})`, !ok);
         });
       });
-      await Promise.race([waitForRfb(rfbSocket, this._o.startTimeoutMs), died, startupDied]);
-      await Promise.race([sleep(this._o.settleMs), died, startupDied]);
+      await Promise.race([waitForRfb(x.rfbSocket, START_TIMEOUT_MS), x.died, startupDied]);
+      await Promise.race([sleep(SETTLE_MS), x.died, startupDied]);
     } finally {
       closeSync(logFd);
     }
@@ -474,9 +498,11 @@ export class SessionManager extends EventEmitter {
       [MARKER_VAR]: id,
       [RUNTIME_VAR]: this._o.runtimeDir
     };
-    for (const k of this._o.passEnv) {
+    for (const k of PASS_ENV) {
       const v = process.env[k];
-      if (v !== undefined && !/TOKEN|SECRET|PASSWORD|API_KEY/i.test(k)) env[k] = v;
+      if (v !== undefined && !/TOKEN|SECRET|PASSWORD|API_KEY/i.test(k)) {
+        env[k] = v;
+      }
     }
     return env;
   }
@@ -488,7 +514,9 @@ export class SessionManager extends EventEmitter {
     message: string,
     failed: boolean
   ): void {
-    if (r.ended || r.session.state !== 'running') return;
+    if (r.ended || r.session.state !== 'running') {
+      return;
+    }
     void this._serial(async () => {
       // A failing xstartup may have said why in a sentence of its own: show that.
       const said = failed ? await reportedError(join(r.dir, 'log')) : undefined;
@@ -499,19 +527,17 @@ export class SessionManager extends EventEmitter {
 
   /** Ends every process of the session and removes its runtime dir. Idempotent. */
   private _teardown(r: IRecord, reason: ExitReason, final: 'exited' | 'failed'): Promise<void> {
-    if (r.ended) return r.ended;
+    if (r.ended) {
+      return r.ended;
+    }
     // The reason is known now: a client asking while we stop already learns why.
     r.session.state = 'stopping';
     r.session.exit = reason;
     this.emit('change', { ...r.session });
     r.ended = (async () => {
-      const procs = [r.xstartup, r.xvnc].filter((p): p is ChildProcess => !!p);
-      for (const p of procs) signalGroup(p.pid, 'SIGTERM');
-      await waitExit(procs, this._o.stopGraceMs);
-      for (const p of procs) signalGroup(p.pid, 'SIGKILL');
-      await waitExit(procs, 2000);
+      await endGroups([r.xstartup, r.xvnc].filter((p): p is ChildProcess => !!p));
       await sweepMarked((runtime, s) => runtime === this._o.runtimeDir && s === r.session.id);
-      r.logTail = await readTail(join(r.dir, 'log'), LOG_TAIL_BYTES);
+      r.logTail = await readTail(join(r.dir, 'log'));
       await removeDisplayFiles(r.display, r.xvnc?.pid);
       await rm(r.dir, { recursive: true, force: true });
       r.session.state = final;
@@ -525,144 +551,13 @@ export class SessionManager extends EventEmitter {
     const ended = [...this._records.values()].filter(
       r => r.session.state === 'exited' || r.session.state === 'failed'
     );
-    for (const r of ended.slice(0, Math.max(0, ended.length - this._o.keepEnded))) {
+    for (const r of ended.slice(0, Math.max(0, ended.length - KEEP_ENDED))) {
       this._records.delete(r.session.id);
     }
   }
 }
 
-function waitExit(procs: ChildProcess[], timeoutMs: number): Promise<void> {
-  const pending = procs.filter(p => p.exitCode === null && p.signalCode === null && p.pid);
-  if (pending.length === 0) return Promise.resolve();
-  return new Promise(resolve => {
-    const timer = setTimeout(resolve, timeoutMs);
-    let left = pending.length;
-    for (const p of pending) {
-      p.once('exit', () => {
-        if (--left === 0) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    }
-  });
-}
-
-/** Resolves once the RFB socket accepts a connection and sends its version banner. */
-async function waitForRfb(path: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await probeRfb(path)) return;
-    if (Date.now() > deadline)
-      throw new Error(`no answer on its RFB socket within ${timeoutMs} ms`);
-    await sleep(50);
-  }
-}
-
-export function probeRfb(path: string): Promise<boolean> {
-  return new Promise(resolve => {
-    const sock = connect(path);
-    let got = '';
-    const finish = (ok: boolean): void => {
-      sock.destroy();
-      resolve(ok);
-    };
-    sock.setTimeout(2000, () => finish(false));
-    sock.on('error', () => finish(false));
-    sock.on('data', d => {
-      got += d.toString('latin1');
-      if (got.length >= 12) finish(/^RFB \d{3}\.\d{3}\n/.test(got));
-    });
-    sock.on('end', () => finish(false));
-  });
-}
-
-export async function readTail(
-  file: string,
-  maxBytes: number
-): Promise<{ text: string; truncated: boolean }> {
-  try {
-    const fh = await open(file, 'r');
-    try {
-      const { size } = await fh.stat();
-      const start = Math.max(0, size - maxBytes);
-      const buf = Buffer.alloc(size - start);
-      await fh.read(buf, 0, buf.length, start);
-      let text = buf.toString('utf8');
-      if (start > 0) text = text.slice(text.indexOf('\n') + 1);
-      return { text, truncated: start > 0 };
-    } finally {
-      await fh.close();
-    }
-  } catch {
-    return { text: '', truncated: false };
-  }
-}
-
-/**
- * An X server killed with SIGKILL leaves its socket file in /tmp/.X11-unix behind (and a lock
- * file, for servers that write one). Remove them, but only when they are ours and no live
- * server holds the display (its abstract socket would still be listed in /proc/net/unix).
- */
-async function removeDisplayFiles(
-  display: number | undefined,
-  pid: number | undefined
-): Promise<void> {
-  if (display === undefined || !pid) return;
-  const uid = process.getuid ? process.getuid() : -1;
-  const sock = `/tmp/.X11-unix/X${display}`;
-  try {
-    const unix = await readFile('/proc/net/unix', 'latin1');
-    if (unix.includes(` @${sock}\n`)) return;
-    const st = await lstat(sock);
-    if (st.isSocket() && st.uid === uid) await unlink(sock);
-  } catch {
-    // Removed by the server itself, as on a clean exit.
-  }
-  const lock = `/tmp/.X${display}-lock`;
-  try {
-    const owner = Number((await readFile(lock, 'latin1')).trim());
-    if (owner === pid && (await lstat(lock)).uid === uid) await unlink(lock);
-  } catch {
-    // No lock file: Xtigervnc with -displayfd writes none.
-  }
-}
-
-/** "30 minutes", "90 seconds": for messages. */
-export function formatDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s % 3600 === 0 && s >= 3600) return `${s / 3600} hour${s === 3600 ? '' : 's'}`;
-  if (s % 60 === 0 && s >= 60) return `${s / 60} minute${s === 60 ? '' : 's'}`;
-  return `${s} second${s === 1 ? '' : 's'}`;
-}
-
-/** File-system failures as sentences that name the place and the cause. */
-export function describeFsError(err: unknown, where: string): string {
-  const e = err as NodeJS.ErrnoException;
-  switch (e.code) {
-    case 'ENOSPC':
-      return `no space left on the device holding ${where}`;
-    case 'EDQUOT':
-      return `the disk quota is exhausted for ${where}`;
-    case 'EACCES':
-    case 'EPERM':
-      return `no permission to write ${e.path ?? where}`;
-    case 'EROFS':
-      return `${where} is on a read-only file system`;
-    case 'ENOENT':
-      return e.path ? `${e.path} does not exist` : e.message;
-    default:
-      return e.message;
-  }
-}
-
-/** The prefix of a line by which an xstartup reports, in a sentence, why it failed. */
-export const ERROR_LINE = 'jupyter-desktops: error: ';
-
-/** The last sentence an xstartup reported with ERROR_LINE, if any. */
-async function reportedError(log: string): Promise<string | undefined> {
-  const { text } = await readTail(log, LOG_TAIL_BYTES);
-  const lines = text.split('\n').filter(l => l.startsWith(ERROR_LINE));
-  const last = lines.at(-1)?.slice(ERROR_LINE.length).trim();
-  return last ? last.slice(0, 500) : undefined;
+/** "a, b or c" */
+function orList(items: string[]): string {
+  return items.length > 1 ? `${items.slice(0, -1).join(', ')} or ${items.at(-1)}` : items.join('');
 }

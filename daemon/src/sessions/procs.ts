@@ -1,5 +1,6 @@
 // Finding and ending a session's processes. Process groups catch the common case; the sweep
 // by marker variable catches everything that left its group (dbus-launch, setsid'd helpers).
+import type { ChildProcess } from 'node:child_process';
 import { readdir, readFile } from 'node:fs/promises';
 
 /** Environment variables every process of a session inherits. */
@@ -24,21 +25,32 @@ export async function findMarkedProcesses(): Promise<IMarkedProcess[]> {
   }
   await Promise.all(
     entries.map(async name => {
-      if (!/^\d+$/.test(name)) return;
+      if (!/^\d+$/.test(name)) {
+        return;
+      }
       const pid = Number(name);
-      if (pid === process.pid) return;
+      if (pid === process.pid) {
+        return;
+      }
       try {
         const status = await readFile(`/proc/${pid}/status`, 'latin1');
         const m = /^Uid:\s+(\d+)/m.exec(status);
-        if (!m || Number(m[1]) !== uid) return;
+        if (!m || Number(m[1]) !== uid) {
+          return;
+        }
         const env = (await readFile(`/proc/${pid}/environ`, 'latin1')).split('\0');
         let session = '';
         let runtime = '';
         for (const kv of env) {
-          if (kv.startsWith(MARKER_VAR + '=')) session = kv.slice(MARKER_VAR.length + 1);
-          else if (kv.startsWith(RUNTIME_VAR + '=')) runtime = kv.slice(RUNTIME_VAR.length + 1);
+          if (kv.startsWith(MARKER_VAR + '=')) {
+            session = kv.slice(MARKER_VAR.length + 1);
+          } else if (kv.startsWith(RUNTIME_VAR + '=')) {
+            runtime = kv.slice(RUNTIME_VAR.length + 1);
+          }
         }
-        if (session) out.push({ pid, session, runtime });
+        if (session) {
+          out.push({ pid, session, runtime });
+        }
       } catch {
         // The process ended while we looked, or is not ours to read.
       }
@@ -48,7 +60,9 @@ export async function findMarkedProcesses(): Promise<IMarkedProcess[]> {
 }
 
 export function signalGroup(pgid: number | undefined, signal: NodeJS.Signals): void {
-  if (!pgid || pgid <= 1) return;
+  if (!pgid || pgid <= 1) {
+    return;
+  }
   try {
     process.kill(-pgid, signal);
   } catch {
@@ -87,10 +101,57 @@ export async function sweepMarked(
   let killed = 0;
   for (let i = 0; i < rounds; i++) {
     const found = (await findMarkedProcesses()).filter(p => match(p.runtime, p.session));
-    if (found.length === 0) return killed;
-    for (const p of found) signalPid(p.pid, 'SIGKILL');
+    if (found.length === 0) {
+      return killed;
+    }
+    for (const p of found) {
+      signalPid(p.pid, 'SIGKILL');
+    }
     killed += found.length;
     await sleep(50);
   }
   return killed;
+}
+
+/** Whether a child has exited (or never started). */
+export function hasExited(p: ChildProcess): boolean {
+  return p.exitCode !== null || p.signalCode !== null || !p.pid;
+}
+
+/** Resolves once every one of `procs` has exited, or after `timeoutMs`, whichever is first. */
+export function waitExit(procs: ChildProcess[], timeoutMs: number): Promise<void> {
+  const pending = procs.filter(p => !hasExited(p));
+  if (pending.length === 0) {
+    return Promise.resolve();
+  }
+  return new Promise(resolve => {
+    const timer = setTimeout(resolve, timeoutMs);
+    let left = pending.length;
+    for (const p of pending) {
+      p.once('exit', () => {
+        if (--left === 0) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    }
+  });
+}
+
+/** How long a process group has between SIGTERM and SIGKILL. */
+export const STOP_GRACE_MS = 3000;
+
+/**
+ * Ends the process groups led by `procs` (each was spawned detached): SIGTERM, up to
+ * `graceMs` for them to go, then SIGKILL to what is left.
+ */
+export async function endGroups(procs: ChildProcess[], graceMs = STOP_GRACE_MS): Promise<void> {
+  for (const p of procs) {
+    signalGroup(p.pid, 'SIGTERM');
+  }
+  await waitExit(procs, graceMs);
+  for (const p of procs) {
+    signalGroup(p.pid, 'SIGKILL');
+  }
+  await waitExit(procs, 2000);
 }

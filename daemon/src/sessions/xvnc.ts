@@ -1,8 +1,13 @@
-// How a desktop's X server is started: its argv, its MIT cookie file and the display number it
-// reports back. Kept free of process management so the argv can be checked on its own.
+// How a desktop's X server is started, by the session manager and by the doctor alike: its
+// argv, its MIT cookie file, the display number it reports back, its RFB socket answering, and
+// the files it leaves in /tmp when killed.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFile } from 'node:fs/promises';
+import { lstat, readFile, unlink, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { sleep } from './procs.js';
 
 export interface IXvncOptions {
   /** Private directory (0700) holding the RFB socket. */
@@ -79,19 +84,27 @@ export function readDisplay(pipe: Readable, timeoutMs: number): Promise<number> 
       pipe.off('data', onData);
       pipe.off('end', onEnd);
       pipe.destroy();
-      if (err) reject(err);
-      else resolve(n as number);
+      if (err) {
+        reject(err);
+      } else {
+        resolve(n as number);
+      }
     };
     const onData = (chunk: Buffer): void => {
       text += chunk.toString('latin1');
       const nl = text.indexOf('\n');
       if (nl < 0) {
-        if (text.length > 16) done(new Error('Xtigervnc wrote an invalid display number'));
+        if (text.length > 16) {
+          done(new Error('Xtigervnc wrote an invalid display number'));
+        }
         return;
       }
       const n = Number(text.slice(0, nl));
-      if (Number.isInteger(n) && n >= 0) done(null, n);
-      else done(new Error('Xtigervnc wrote an invalid display number'));
+      if (Number.isInteger(n) && n >= 0) {
+        done(null, n);
+      } else {
+        done(new Error('Xtigervnc wrote an invalid display number'));
+      }
     };
     const onEnd = (): void => done(new Error('Xtigervnc exited before reporting its display'));
     const timer = setTimeout(
@@ -101,4 +114,136 @@ export function readDisplay(pipe: Readable, timeoutMs: number): Promise<number> 
     pipe.on('data', onData);
     pipe.on('end', onEnd);
   });
+}
+
+export interface IStartXvncOptions {
+  /** The Xtigervnc program. */
+  xvnc: string;
+  /** A private (0700) directory: the cookie file and the RFB socket go there. */
+  dir: string;
+  width: number;
+  height: number;
+  desktopName: string;
+  env: NodeJS.ProcessEnv;
+  /** Where its output goes: a log file's descriptor, or nowhere. */
+  output: number | 'ignore';
+  /** How long it may take to report its display. */
+  timeoutMs: number;
+}
+
+export interface IXServer {
+  child: ChildProcess;
+  /** The display number once Xtigervnc reports it; rejects if it exits or stays silent. */
+  display: Promise<number>;
+  /** Rejects when Xtigervnc cannot be run or exits; never resolves. */
+  died: Promise<never>;
+  authFile: string;
+  rfbSocket: string;
+}
+
+/**
+ * Starts Xtigervnc in a process group of its own (end it with signalGroup), with a fresh
+ * cookie, on a unix RFB socket in `dir`. The child is returned at once, so that a caller can
+ * end it whatever happens next.
+ */
+export async function startXvnc(o: IStartXvncOptions): Promise<IXServer> {
+  const authFile = join(o.dir, 'Xauthority');
+  const rfbSocket = join(o.dir, 'rfb.sock');
+  await writeXauthority(authFile);
+  const args = xvncArgs({
+    rfbSocket,
+    authFile,
+    width: o.width,
+    height: o.height,
+    desktopName: o.desktopName,
+    displayFd: 3
+  });
+  const child = spawn(o.xvnc, args, {
+    detached: true,
+    env: o.env,
+    cwd: o.dir,
+    stdio: ['ignore', o.output, o.output, 'pipe']
+  });
+  const died = new Promise<never>((_, reject) => {
+    child.once('error', err => reject(new Error(`Xtigervnc could not be run: ${err.message}`)));
+    child.once('exit', (code, signal) =>
+      reject(new Error(`Xtigervnc exited (${signal ?? `status ${code}`}) while starting`))
+    );
+  });
+  died.catch(() => undefined);
+  const display = Promise.race([readDisplay(child.stdio[3] as Readable, o.timeoutMs), died]);
+  display.catch(() => undefined);
+  return { child, display, died, authFile, rfbSocket };
+}
+
+/** Resolves once the RFB socket accepts a connection and sends its version banner. */
+export async function waitForRfb(path: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await probeRfb(path)) {
+      return;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`no answer on its RFB socket within ${timeoutMs} ms`);
+    }
+    await sleep(50);
+  }
+}
+
+/** Whether an RFB server answers on `path` with its version banner. */
+export function probeRfb(path: string): Promise<boolean> {
+  return new Promise(resolve => {
+    const sock = connect(path);
+    let got = '';
+    const finish = (ok: boolean): void => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(2000, () => finish(false));
+    sock.on('error', () => finish(false));
+    sock.on('data', d => {
+      got += d.toString('latin1');
+      if (got.length >= 12) {
+        finish(/^RFB \d{3}\.\d{3}\n/.test(got));
+      }
+    });
+    sock.on('end', () => finish(false));
+  });
+}
+
+/**
+ * An X server killed with SIGKILL leaves its socket file in /tmp/.X11-unix behind (and a lock
+ * file, for servers that write one). Remove them, but only when they are ours and no live
+ * server holds the display (its abstract socket would still be listed in /proc/net/unix).
+ */
+export async function removeDisplayFiles(
+  display: number | undefined,
+  pid: number | undefined
+): Promise<void> {
+  if (display === undefined || !pid) {
+    return;
+  }
+  const uid = process.getuid ? process.getuid() : -1;
+  const sock = `/tmp/.X11-unix/X${display}`;
+  try {
+    const unix = await readFile('/proc/net/unix', 'latin1');
+    if (unix.includes(` @${sock}\n`)) {
+      return;
+    }
+    const st = await lstat(sock);
+    if (st.isSocket() && st.uid === uid) {
+      await unlink(sock);
+    }
+  } catch {
+    // Removed by the server itself, as on a clean exit.
+  }
+  const lock = `/tmp/.X${display}-lock`;
+  try {
+    const owner = Number((await readFile(lock, 'latin1')).trim());
+    if (owner === pid && (await lstat(lock)).uid === uid) {
+      await unlink(lock);
+    }
+  } catch {
+    // No lock file: Xtigervnc with -displayfd writes none.
+  }
 }

@@ -22,7 +22,9 @@ beforeAll(async () => {
         res.writeHead(status, { 'Content-Type': 'application/json' });
         res.end(JSON.stringify(data));
       };
-      if (url === '/lab/desktops/api/profiles') return json(200, { profiles: [] });
+      if (url === '/lab/desktops/api/profiles') {
+        return json(200, { profiles: [] });
+      }
       if (url === '/lab/desktops/api/sessions' && req.method === 'POST') {
         return json(409, {
           error: { code: 'profile-unavailable', message: 'VAPOR is not installed' }

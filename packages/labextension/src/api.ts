@@ -5,6 +5,7 @@ import { ServerConnection } from '@jupyterlab/services';
 import {
   MOUNT,
   ROUTES,
+  routePath,
   type ErrorBody,
   type Profile,
   type ProfileList,
@@ -35,7 +36,7 @@ export class DesktopsAPI {
 
   /** WebSocket URL of a session's RFB stream, carrying the token where Lab uses one. */
   rfbUrl(id: string): string {
-    const url = URLExt.join(this.settings.wsUrl, MOUNT, ROUTES.sessionRfb(id));
+    const url = URLExt.join(this.settings.wsUrl, MOUNT, routePath(ROUTES.sessionRfb, { id }));
     if (this.settings.token && this.settings.appendToken) {
       return `${url}?token=${encodeURIComponent(this.settings.token)}`;
     }
@@ -43,15 +44,15 @@ export class DesktopsAPI {
   }
 
   async profiles(): Promise<Profile[]> {
-    return (await this.request<ProfileList>(ROUTES.profiles)).profiles;
+    return (await this.request<ProfileList>(routePath(ROUTES.profiles))).profiles;
   }
 
   async sessions(): Promise<Session[]> {
-    return (await this.request<SessionList>(ROUTES.sessions)).sessions;
+    return (await this.request<SessionList>(routePath(ROUTES.sessions))).sessions;
   }
 
   session(id: string): Promise<Session> {
-    return this.request<Session>(ROUTES.session(id));
+    return this.request<Session>(routePath(ROUTES.session, { id }));
   }
 
   /** Starts a desktop: sized to the tab, and with a file for its application ("Open in"). */
@@ -59,23 +60,25 @@ export class DesktopsAPI {
     profile: string,
     options: { width?: number; height?: number; open?: string } = {}
   ): Promise<Session> {
-    return this.request<Session>(ROUTES.sessions, {
+    return this.request<Session>(routePath(ROUTES.sessions), {
       method: 'POST',
       body: JSON.stringify({ profile, ...options })
     });
   }
 
   stop(id: string): Promise<Session> {
-    return this.request<Session>(ROUTES.session(id), { method: 'DELETE' });
+    return this.request<Session>(routePath(ROUTES.session, { id }), { method: 'DELETE' });
   }
 
   log(id: string): Promise<SessionLog> {
-    return this.request<SessionLog>(ROUTES.sessionLog(id));
+    return this.request<SessionLog>(routePath(ROUTES.sessionLog, { id }));
   }
 
   async request<T>(path: string, init: RequestInit = {}): Promise<T> {
     const headers = new Headers(init.headers);
-    if (init.body) headers.set('Content-Type', 'application/json');
+    if (init.body) {
+      headers.set('Content-Type', 'application/json');
+    }
     let response: Response;
     try {
       response = await ServerConnection.makeRequest(
@@ -97,7 +100,9 @@ export class DesktopsAPI {
     } catch {
       data = undefined;
     }
-    if (response.ok && data !== undefined) return data as T;
+    if (response.ok && data !== undefined) {
+      return data as T;
+    }
     const error = (data as ErrorBody | undefined)?.error;
     if (error) {
       throw new DesktopsError(error.message, response.status, error.code, error.session);

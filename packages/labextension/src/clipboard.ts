@@ -53,5 +53,7 @@ export async function showClipboardPanel(
       Dialog.okButton({ label: trans.__('Send') })
     ]
   });
-  if (result.button.accept && result.value) desktop.pasteToDesktop(result.value);
+  if (result.button.accept && result.value) {
+    desktop.pasteToDesktop(result.value);
+  }
 }

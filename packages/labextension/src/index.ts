@@ -204,7 +204,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
       });
       const tab = new MainAreaWidget({ content, reveal: content.ready });
       tab.title.icon = Private.iconOf(api, p as Profile);
-      if (opts.open) tab.title.label = `${p.title}: ${opts.open.split('/').pop()}`;
+      if (opts.open) {
+        tab.title.label = `${p.title}: ${opts.open.split('/').pop()}`;
+      }
       populateToolbar(
         tab,
         commands,
@@ -237,7 +239,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
       },
       caption: args => {
         const p = Private.profileOf(profiles, args);
-        if (!p) return '';
+        if (!p) {
+          return '';
+        }
         return p.available
           ? p.description || p.title
           : trans.__('Unavailable: %1', p.unavailableReason ?? '');
@@ -260,7 +264,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
         const session = typeof args.session === 'string' ? args.session : undefined;
         const open = typeof args.open === 'string' ? args.open : undefined;
         const id = typeof args.profile === 'string' ? args.profile : '';
-        if (args.restored && !session) return; // Saved before its desktop started: nothing to attach to.
+        if (args.restored && !session) {
+          return;
+        } // Saved before its desktop started: nothing to attach to.
         await settingsLoaded;
         if (session) {
           // Already shown here: go to that tab.
@@ -278,8 +284,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
         }
         await profilesLoaded;
         const p = profiles.get(id);
-        if (!p) return;
-        if (!p.available) return unavailable(p);
+        if (!p) {
+          return;
+        }
+        if (!p.available) {
+          return unavailable(p);
+        }
         return createTab(p, { open });
       }
     });
@@ -301,8 +311,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
       execute: async args => {
         const p = Private.profileOf(profiles, args);
         const file = Private.selectedFile(fileBrowser);
-        if (!p || !file) return;
-        if (!p.available) return unavailable(p);
+        if (!p || !file) {
+          return;
+        }
+        if (!p.available) {
+          return unavailable(p);
+        }
         return commands.execute(CommandIDs.open, { profile: p.id, open: file });
       }
     });
@@ -314,7 +328,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
       isEnabled: args => !!tabOf(args),
       execute: async args => {
         const tab = tabOf(args);
-        if (!tab) return;
+        if (!tab) {
+          return;
+        }
         try {
           await tab.content.stop();
           tab.dispose();
@@ -331,7 +347,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
       isEnabled: args => !!tabOf(args),
       execute: async args => {
         const tab = tabOf(args);
-        if (!tab) return;
+        if (!tab) {
+          return;
+        }
         app.shell.activateById(tab.id);
         tab.content.restart();
       }
@@ -366,9 +384,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
       isEnabled: connected,
       execute: args => {
         const tab = tabOf(args);
-        if (!tab) return;
+        if (!tab) {
+          return;
+        }
         const combo = findCombo(args.combo);
-        if (combo) return tab.content.sendKeys(combo);
+        if (combo) {
+          return tab.content.sendKeys(combo);
+        }
         const menu = new Menu({ commands });
         for (const c of KEY_COMBOS) {
           menu.addItem({ command: CommandIDs.sendKeys, args: { id: tab.id, combo: c.id } });
@@ -395,7 +417,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
       isEnabled: connected,
       execute: async args => {
         const tab = tabOf(args);
-        if (tab) await showClipboardPanel(tab.content, trans);
+        if (tab) {
+          await showClipboardPanel(tab.content, trans);
+        }
       }
     });
 
@@ -406,7 +430,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
       isEnabled: connected,
       execute: async args => {
         const tab = tabOf(args);
-        if (!tab) return;
+        if (!tab) {
+          return;
+        }
         try {
           const blob = await tab.content.screenshot();
           Private.download(blob, Private.pictureName(tab.content.profile.id));
@@ -435,15 +461,18 @@ const plugin: JupyterFrontEndPlugin<void> = {
       execute: async args => {
         if (typeof args.quality === 'number') {
           // A quick setting is the user's setting: every tab and the next session keep it.
-          if (saveSetting) await saveSetting('quality', args.quality);
-          else {
+          if (saveSetting) {
+            await saveSetting('quality', args.quality);
+          } else {
             settings = { ...settings, quality: args.quality };
             tracker.forEach(t => t.content.setSettings(settings));
           }
           return;
         }
         const tab = tabOf(args);
-        if (!tab) return;
+        if (!tab) {
+          return;
+        }
         const menu = new Menu({ commands });
         for (const q of qualityPresets) {
           menu.addItem({ command: CommandIDs.quality, args: { quality: q.quality } });
@@ -466,7 +495,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     }
 
     tracker.currentChanged.connect(() => {
-      for (const id of Object.values(CommandIDs)) commands.notifyCommandChanged(id);
+      for (const id of Object.values(CommandIDs)) {
+        commands.notifyCommandChanged(id);
+      }
     });
 
     // After a reload, each desktop tab comes back attached to the same session.
@@ -488,7 +519,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     (app.shell as ILabShell).currentChanged?.connect((_, change) => {
       const w = change.newValue;
       const content = w instanceof MainAreaWidget ? w.content : w;
-      if (!content?.hasClass('jp-Launcher')) return;
+      if (!content?.hasClass('jp-Launcher')) {
+        return;
+      }
       void refresh()
         .then(changed => changed && content.update())
         .catch(() => undefined);
@@ -545,7 +578,9 @@ namespace Private {
    * picture and never runs as a document. Unavailable tiles get a class the style greys out.
    */
   export function iconOf(api: DesktopsAPI, p: Profile | undefined): LabIcon | undefined {
-    if (!p) return undefined;
+    if (!p) {
+      return undefined;
+    }
     const available = p.available !== false;
     const key = `${p.id}:${available}`;
     let icon = icons.get(key);

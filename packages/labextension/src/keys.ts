@@ -35,6 +35,10 @@ export function sendCombo(
   combo: IKeyCombo,
   sendKey: (keysym: number, code: string, down: boolean) => void
 ): void {
-  for (const [sym, code] of combo.keys) sendKey(sym, code, true);
-  for (const [sym, code] of [...combo.keys].reverse()) sendKey(sym, code, false);
+  for (const [sym, code] of combo.keys) {
+    sendKey(sym, code, true);
+  }
+  for (const [sym, code] of [...combo.keys].reverse()) {
+    sendKey(sym, code, false);
+  }
 }

@@ -30,14 +30,18 @@ function rig(follow = true) {
     fb: { width: 800, height: 600 } as ISize | null
   };
   const requests: ISize[] = [];
+  const checks: (ISize | null)[] = [];
   const resizer = new RemoteResizer(
     {
       available: () => state.avail,
       current: () => state.fb,
       request: size => {
         requests.push(size);
-        if (follow) state.fb = size;
-      }
+        if (follow) {
+          state.fb = size;
+        }
+      },
+      checked: asked => checks.push(asked)
     },
     {
       debounceMs: 300,
@@ -52,7 +56,9 @@ function rig(follow = true) {
       },
       clearTimeout: id => {
         const i = timers.findIndex(t => t.id === id);
-        if (i >= 0) timers.splice(i, 1);
+        if (i >= 0) {
+          timers.splice(i, 1);
+        }
       }
     }
   );
@@ -61,14 +67,16 @@ function rig(follow = true) {
     for (;;) {
       timers.sort((a, b) => a.at - b.at);
       const t = timers[0];
-      if (!t || t.at > end) break;
+      if (!t || t.at > end) {
+        break;
+      }
       timers.shift();
       now = t.at;
       t.fn();
     }
     now = end;
   };
-  return { resizer, state, requests, advance };
+  return { resizer, state, requests, checks, advance };
 }
 
 describe('RemoteResizer', () => {
@@ -119,5 +127,21 @@ describe('RemoteResizer', () => {
     resizer.enabled = true;
     advance(1000);
     expect(requests).toEqual([]);
+  });
+
+  it('reports each look at a change, with what it asked for (nothing while hidden or disabled)', () => {
+    const { resizer, state, checks, advance } = rig();
+    resizer.enabled = true;
+    state.avail = { width: 0, height: 0 };
+    resizer.schedule();
+    advance(400);
+    expect(checks).toEqual([null]);
+    state.avail = { width: 1000, height: 640 };
+    resizer.schedule();
+    advance(400);
+    expect(checks).toEqual([null, { width: 1000, height: 640 }]);
+    resizer.enabled = false;
+    resizer.schedule();
+    expect(checks).toEqual([null, { width: 1000, height: 640 }, null]);
   });
 });

@@ -3,6 +3,8 @@
 // with display: none, which reads as 0x0); clamped to the site's limits; retried when a
 // request was dropped because another one was still in flight.
 
+import { GEOMETRY } from '@jupyterlab-desktops/protocol';
+
 export interface ISize {
   width: number;
   height: number;
@@ -15,6 +17,11 @@ export interface IResizeTarget {
   current(): ISize | null;
   /** Asks the server for a new size. */
   request(size: ISize): void;
+  /**
+   * Told each time the resizer has looked at a change: the size it asked for, or null when it
+   * asked for nothing (hidden, already that size, disabled, or given up).
+   */
+  checked?(asked: ISize | null): void;
 }
 
 export interface IResizerOptions {
@@ -32,7 +39,9 @@ export interface IResizerOptions {
 
 /** The size to ask for, or null when the area is too small to mean anything (hidden). */
 export function targetSize(avail: ISize, min: ISize, max: ISize): ISize | null {
-  if (avail.width < min.width / 2 || avail.height < min.height / 2) return null;
+  if (avail.width < min.width / 2 || avail.height < min.height / 2) {
+    return null;
+  }
   const fit = (n: number, lo: number, hi: number): number =>
     Math.max(lo, Math.min(hi, Math.floor(n)));
   return {
@@ -50,8 +59,8 @@ export class RemoteResizer {
       debounceMs: 300,
       retryMs: 1000,
       maxAttempts: 3,
-      min: { width: 320, height: 200 },
-      max: { width: 7680, height: 4320 },
+      min: { width: GEOMETRY.minWidth, height: GEOMETRY.minHeight },
+      max: { width: GEOMETRY.maxWidth, height: GEOMETRY.maxHeight },
       setTimeout: (fn, ms) => globalThis.setTimeout(fn, ms),
       clearTimeout: h => globalThis.clearTimeout(h as ReturnType<typeof setTimeout>),
       ...options
@@ -65,13 +74,19 @@ export class RemoteResizer {
 
   set enabled(on: boolean) {
     this._enabled = on;
-    if (on) this.schedule();
-    else this._cancel();
+    if (on) {
+      this.schedule();
+    } else {
+      this._cancel();
+    }
   }
 
   /** The area may have changed: check again after the debounce time. */
   schedule(): void {
-    if (!this._enabled) return;
+    if (!this._enabled) {
+      this._target.checked?.(null);
+      return;
+    }
     this._cancel();
     this._timer = this._o.setTimeout(() => this._run(), this._o.debounceMs);
   }
@@ -82,27 +97,38 @@ export class RemoteResizer {
   }
 
   private _cancel(): void {
-    if (this._timer !== undefined) this._o.clearTimeout(this._timer);
+    if (this._timer !== undefined) {
+      this._o.clearTimeout(this._timer);
+    }
     this._timer = undefined;
   }
 
   private _run(): void {
     this._timer = undefined;
-    if (!this._enabled) return;
+    const asked = this._enabled ? this._decide() : null;
+    if (asked) {
+      this._target.request(asked);
+      // Check that the server followed; repeat if a request was dropped.
+      this._timer = this._o.setTimeout(() => this._run(), this._o.retryMs);
+    }
+    this._target.checked?.(asked);
+  }
+
+  /** The size to ask for now, if any. */
+  private _decide(): ISize | null {
     const want = targetSize(this._target.available(), this._o.min, this._o.max);
     const have = this._target.current();
-    if (!want || !have) return;
+    if (!want || !have) {
+      return null;
+    }
     if (want.width === have.width && want.height === have.height) {
       this._last = null;
-      return;
+      return null;
     }
     const same = this._last && this._last.width === want.width && this._last.height === want.height;
     this._attempts = same ? this._attempts + 1 : 1;
     this._last = want;
-    if (this._attempts > this._o.maxAttempts) return;
-    this._target.request(want);
-    // Check that the server followed; repeat if a request was dropped.
-    this._timer = this._o.setTimeout(() => this._run(), this._o.retryMs);
+    return this._attempts > this._o.maxAttempts ? null : want;
   }
 
   private readonly _o: Required<IResizerOptions>;

@@ -1,11 +1,9 @@
 // The status bar item: how many desktops run, and a menu of them; choosing one shows its tab
 // (or opens one attached to it, for a desktop whose tab was closed).
-import type { Session } from '@jupyterlab-desktops/protocol';
+import { isLive, type Session } from '@jupyterlab-desktops/protocol';
 import type { TranslationBundle } from '@jupyterlab/translation';
 import type { CommandRegistry } from '@lumino/commands';
 import { Menu, Widget } from '@lumino/widgets';
-
-const isLive = (s: Session): boolean => s.state === 'running' || s.state === 'starting';
 
 export class DesktopsStatus extends Widget {
   constructor(
@@ -56,7 +54,9 @@ export class DesktopsStatus extends Widget {
       sessions = [];
     }
     this.setSessions(sessions);
-    if (!sessions.length) return;
+    if (!sessions.length) {
+      return;
+    }
     const menu = new Menu({ commands });
     menu.addClass('jp-Desktops-statusMenu');
     menu.title.label = trans.__('Running desktops');

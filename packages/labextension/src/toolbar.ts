@@ -97,6 +97,8 @@ export function populateToolbar(
   button('stop', commands.stop);
   // Buttons enable and disable with the state.
   tab.content.stateChanged.connect(() => {
-    for (const id of Object.values(commands)) registry.notifyCommandChanged(id);
+    for (const id of Object.values(commands)) {
+      registry.notifyCommandChanged(id);
+    }
   });
 }

@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../../daemon/src/app';
 import {
@@ -127,20 +127,25 @@ describe('DesktopWidget with the real daemon', () => {
   });
 
   it('"stop on close": closing the tab stops its desktop; without it, the desktop stays', async () => {
+    const stop = vi.spyOn(api, 'stop');
     for (const stopOnClose of [false, true]) {
+      stop.mockClear();
       const s = await d.sessions.start('test-min', { width: 640, height: 480 });
       const w = await shown({ session: s.id, settings: { stopOnClose } });
       expect(w.session?.id).toBe(s.id);
       w.dispose();
       if (stopOnClose) {
+        expect(stop).toHaveBeenCalledWith(s.id);
         await expect.poll(() => d.sessions.get(s.id)?.state, { timeout: 10_000 }).toBe('exited');
         expect(d.sessions.get(s.id)?.exit?.code).toBe('stopped');
       } else {
-        await new Promise(r => setTimeout(r, 500));
-        expect(d.sessions.get(s.id)?.state).toBe('running');
+        // A closing tab asks at once, or not at all.
+        expect(stop).not.toHaveBeenCalled();
+        expect((await api.session(s.id)).state).toBe('running');
         await d.sessions.stop(s.id);
       }
     }
+    stop.mockRestore();
   });
 
   it('attaching to a desktop that is still starting waits for it instead of calling it ended', async () => {

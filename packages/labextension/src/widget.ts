@@ -3,7 +3,7 @@
 // noVNC's RFB, keeps the remote size in step with the tab, reconnects after a network loss and
 // carries the clipboard both ways. It knows nothing of commands, launchers or settings storage:
 // the plugin owns those.
-import type { Profile, Session } from '@jupyterlab-desktops/protocol';
+import { isLive, type Profile, type Session } from '@jupyterlab-desktops/protocol';
 import { nullTranslator, type ITranslator, type TranslationBundle } from '@jupyterlab/translation';
 import { PromiseDelegate, UUID } from '@lumino/coreutils';
 import type { Message } from '@lumino/messaging';
@@ -67,9 +67,17 @@ export class DesktopWidget extends Widget {
       },
       request: () => {
         // noVNC sends its screen's size; only while the flag is set.
-        if (!this._rfb) return;
+        if (!this._rfb) {
+          return;
+        }
         this._rfb.resizeSession = true;
         this._rfb.resizeSession = false;
+      },
+      // How many size changes the tab has looked at, and what it asked for last: for tests
+      // and for whoever debugs a desktop that does not follow its tab.
+      checked: asked => {
+        this.node.dataset.resizeChecks = String(Number(this.node.dataset.resizeChecks ?? 0) + 1);
+        this.node.dataset.resizeAsked = asked ? `${asked.width}x${asked.height}` : '';
       }
     });
     this._resizeObserver = new ResizeObserver(() => this._resizer.schedule());
@@ -138,7 +146,9 @@ export class DesktopWidget extends Widget {
   setSettings(settings: Partial<IDesktopSettings>): void {
     this._settings = { ...this._settings, ...settings };
     this.node.dataset.resize = this._settings.resize;
-    if (this._rfb) Object.assign(this._rfb, rfbProperties(this._settings));
+    if (this._rfb) {
+      Object.assign(this._rfb, rfbProperties(this._settings));
+    }
     this._resizer.enabled = this._settings.resize === 'remote' && !this._settings.viewOnly;
   }
 
@@ -146,7 +156,9 @@ export class DesktopWidget extends Widget {
   async stop(): Promise<void> {
     const s = this._session;
     this._disconnect();
-    if (!s) return;
+    if (!s) {
+      return;
+    }
     const stopped = await this._api.stop(s.id);
     this._setSession(stopped);
     this._showEnded(stopped);
@@ -161,13 +173,15 @@ export class DesktopWidget extends Widget {
     this._started = true;
     // Its own desktop, stopped first: where users may run several, starting alone would leave
     // it running, or end another tab's (the oldest) to make room.
-    const live = old && (old.state === 'running' || old.state === 'starting');
+    const live = old && isLive(old);
     void this._start(live ? old.id : undefined);
   }
 
   /** Connects again now (after a lost connection), without restarting the desktop. */
   reconnect(): void {
-    if (!this._session || this._state === 'ended' || this._state === 'failed') return;
+    if (!this._session || this._state === 'ended' || this._state === 'failed') {
+      return;
+    }
     this._disconnect();
     this._attempt = 0;
     void this._connect();
@@ -175,14 +189,19 @@ export class DesktopWidget extends Widget {
 
   sendKeys(combo: IKeyCombo): void {
     const rfb = this._rfb;
-    if (!rfb || this._settings.viewOnly) return;
+    if (!rfb || this._settings.viewOnly) {
+      return;
+    }
     sendCombo(combo, (sym, code, down) => rfb.sendKey(sym, code, down));
     rfb.focus({ preventScroll: true });
   }
 
   async toggleFullscreen(): Promise<void> {
-    if (this.isFullscreen) await document.exitFullscreen();
-    else await this.node.requestFullscreen();
+    if (this.isFullscreen) {
+      await document.exitFullscreen();
+    } else {
+      await this.node.requestFullscreen();
+    }
   }
 
   /** The desktop as a PNG, as drawn now. */
@@ -201,7 +220,9 @@ export class DesktopWidget extends Widget {
 
   /** Puts text on the desktop's clipboard. */
   pasteToDesktop(text: string): void {
-    if (!this._rfb || this._settings.viewOnly) return;
+    if (!this._rfb || this._settings.viewOnly) {
+      return;
+    }
     this._rfb.clipboardPasteFrom(text);
     this._sharedClipboard = text;
   }
@@ -216,15 +237,19 @@ export class DesktopWidget extends Widget {
         void this._onFullscreenChange();
         break;
       case 'online':
-        if (this._state === 'reconnecting') this.reconnect();
+        if (this._state === 'reconnecting') {
+          this.reconnect();
+        }
         break;
     }
   }
 
   dispose(): void {
-    if (this.isDisposed) return;
+    if (this.isDisposed) {
+      return;
+    }
     const s = this._session;
-    if (this._settings.stopOnClose && s && (s.state === 'running' || s.state === 'starting')) {
+    if (this._settings.stopOnClose && s && isLive(s)) {
       void this._api.stop(s.id).catch(() => undefined);
     }
     this._disconnect();
@@ -250,14 +275,19 @@ export class DesktopWidget extends Widget {
   }
 
   protected onActivateRequest(): void {
-    if (this._rfb) this._rfb.focus({ preventScroll: true });
-    else this.node.focus();
+    if (this._rfb) {
+      this._rfb.focus({ preventScroll: true });
+    } else {
+      this.node.focus();
+    }
   }
 
   protected onUpdateRequest(msg: Message): void {
     super.onUpdateRequest(msg);
     // Start only once the tab has a size, so the desktop is born at the tab's geometry.
-    if (this._started || !this.isVisible || this.node.clientWidth < 50) return;
+    if (this._started || !this.isVisible || this.node.clientWidth < 50) {
+      return;
+    }
     this._started = true;
     void this._start();
   }
@@ -275,7 +305,9 @@ export class DesktopWidget extends Widget {
         // Another tab may still be starting it: wait for it to run (or end).
         for (let i = 0; s.state === 'starting' && i < this._settings.startTimeout * 2; i++) {
           await new Promise(r => setTimeout(r, 500));
-          if (this.isDisposed) return;
+          if (this.isDisposed) {
+            return;
+          }
           s = await this._api.session(id);
         }
         this._setSession(s);
@@ -305,7 +337,9 @@ export class DesktopWidget extends Widget {
       t.__('Starting %1… %2 s', this._profile.title, Math.round((Date.now() - startedAt) / 1000));
     this._setState('starting', progress());
     this._tick = setInterval(() => {
-      if (this._state !== 'starting') return;
+      if (this._state !== 'starting') {
+        return;
+      }
       this._setMessage(progress());
     }, 1000);
     this._startTimer = setTimeout(
@@ -315,18 +349,26 @@ export class DesktopWidget extends Widget {
     const attempt = ++this._startAttempt;
     try {
       // Already ended (or the server gone, which the start then reports): nothing to stop.
-      if (replaces) await this._api.stop(replaces).catch(() => undefined);
-      if (attempt !== this._startAttempt || this.isDisposed) return;
+      if (replaces) {
+        await this._api.stop(replaces).catch(() => undefined);
+      }
+      if (attempt !== this._startAttempt || this.isDisposed) {
+        return;
+      }
       const s = await this._api.start(this._profile.id, {
         width: Private.even(this.node.clientWidth),
         height: Private.even(this.node.clientHeight),
         open: this._open
       });
-      if (attempt !== this._startAttempt || this.isDisposed) return;
+      if (attempt !== this._startAttempt || this.isDisposed) {
+        return;
+      }
       this._clearTimers();
       this._setSession(s);
     } catch (err) {
-      if (attempt !== this._startAttempt || this.isDisposed) return;
+      if (attempt !== this._startAttempt || this.isDisposed) {
+        return;
+      }
       this._clearTimers();
       await this._showError(err);
       return;
@@ -337,7 +379,9 @@ export class DesktopWidget extends Widget {
 
   /** The start takes longer than the setting allows: say so, show the log, offer Retry. */
   private async _onSlowStart(): Promise<void> {
-    if (this._state !== 'starting') return;
+    if (this._state !== 'starting') {
+      return;
+    }
     const t = this._trans;
     this._setState(
       'starting',
@@ -352,11 +396,11 @@ export class DesktopWidget extends Widget {
     try {
       // The newest live session of this profile is the one this tab is waiting for.
       const live = (await this._api.sessions())
-        .filter(
-          s => s.profile === this._profile.id && (s.state === 'starting' || s.state === 'running')
-        )
+        .filter(s => s.profile === this._profile.id && isLive(s))
         .sort((a, b) => b.startedAt.localeCompare(a.startedAt));
-      if (live[0] && this._state === 'starting') await this._showLog(live[0].id);
+      if (live[0] && this._state === 'starting') {
+        await this._showLog(live[0].id);
+      }
     } catch {
       // The log is a help, not a requirement.
     }
@@ -364,7 +408,9 @@ export class DesktopWidget extends Widget {
 
   private async _connect(): Promise<void> {
     const s = this._session;
-    if (!s || this.isDisposed) return;
+    if (!s || this.isDisposed) {
+      return;
+    }
     const t = this._trans;
     if (this._state !== 'reconnecting') {
       this._setState('connecting', t.__('Connecting to %1…', this._profile.title));
@@ -373,7 +419,9 @@ export class DesktopWidget extends Widget {
     try {
       // Lazy: keeps noVNC (and its top-level await) off JupyterLab's start-up path.
       const RFBClass = (await import('@novnc/novnc')).default;
-      if (this.isDisposed || this._rfb) return;
+      if (this.isDisposed || this._rfb) {
+        return;
+      }
       this._screen.replaceChildren();
       // Throws where the browser cannot open the WebSocket at all.
       rfb = new RFBClass(this._screen, this._api.rfbUrl(s.id), { shared: true });
@@ -387,14 +435,18 @@ export class DesktopWidget extends Widget {
     Object.assign(rfb, rfbProperties(this._settings));
     clearTimeout(this._connectTimer);
     this._connectTimer = setTimeout(() => {
-      if (this._rfb !== rfb || this._state === 'connected') return;
+      if (this._rfb !== rfb || this._state === 'connected') {
+        return;
+      }
       this._setState(this._state, t.__('%1 does not answer.', this._profile.title), [
         { label: t.__('Retry'), action: () => this.reconnect() }
       ]);
       void this._showLog(s.id);
     }, CONNECT_TIMEOUT_MS);
     rfb.addEventListener('connect', () => {
-      if (this._rfb !== rfb) return;
+      if (this._rfb !== rfb) {
+        return;
+      }
       clearTimeout(this._connectTimer);
       this._attempt = 0;
       this._connectedOnce = true;
@@ -402,11 +454,15 @@ export class DesktopWidget extends Widget {
       this._ready.resolve();
       this.setSettings({});
       this._resizer.schedule();
-      if (this.node.contains(document.activeElement) || this.isVisible) rfb.focus();
+      if (this.node.contains(document.activeElement) || this.isVisible) {
+        rfb.focus();
+      }
       void this._syncClipboardFromBrowser();
     });
     rfb.addEventListener('disconnect', () => {
-      if (this._rfb !== rfb) return;
+      if (this._rfb !== rfb) {
+        return;
+      }
       this._rfb = null;
       clearTimeout(this._connectTimer);
       void this._onDisconnect();
@@ -421,12 +477,14 @@ export class DesktopWidget extends Widget {
   }
 
   /**
-   * The proxy hides the daemon's close code (DESIGN.md), so ask the daemon what happened: a
-   * desktop that still runs (or a server we cannot reach) means a lost connection, retried
-   * with backoff; anything else means the desktop ended.
+   * The proxy hides the daemon's close code (docs/architecture.md, section 2), so ask the
+   * daemon what happened: a desktop that still runs (or a server we cannot reach) means a lost
+   * connection, retried with backoff; anything else means the desktop ended.
    */
   private async _onDisconnect(): Promise<void> {
-    if (this.isDisposed || !this._session || this._state === 'ended') return;
+    if (this.isDisposed || !this._session || this._state === 'ended') {
+      return;
+    }
     let s: Session | undefined;
     try {
       s = await this._api.session(this._session.id);
@@ -436,7 +494,9 @@ export class DesktopWidget extends Widget {
       for (let i = 0; i < 60; i++) {
         if (s.state === 'stopping' || (s.state === 'running' && i < 6)) {
           await new Promise(r => setTimeout(r, 250));
-          if (this.isDisposed) return;
+          if (this.isDisposed) {
+            return;
+          }
           s = await this._api.session(s.id);
         } else {
           break;
@@ -449,7 +509,9 @@ export class DesktopWidget extends Widget {
       }
       s = undefined; // The server is out of reach: treat it as a network loss.
     }
-    if (this.isDisposed) return;
+    if (this.isDisposed) {
+      return;
+    }
     if (s && s.state !== 'running') {
       this._setSession(s);
       this._showEnded(s);
@@ -492,7 +554,9 @@ export class DesktopWidget extends Widget {
     );
     clearTimeout(this._reconnectTimer);
     this._reconnectTimer = setTimeout(() => {
-      if (this._state === 'reconnecting' && !this._rfb) void this._connect();
+      if (this._state === 'reconnecting' && !this._rfb) {
+        void this._connect();
+      }
     }, delay);
   }
 
@@ -513,14 +577,20 @@ export class DesktopWidget extends Widget {
    * the desktop if it changed. Without that permission the clipboard panel does it by hand.
    */
   private async _syncClipboardFromBrowser(): Promise<void> {
-    if (!this._rfb || this._state !== 'connected' || this._settings.viewOnly) return;
+    if (!this._rfb || this._state !== 'connected' || this._settings.viewOnly) {
+      return;
+    }
     try {
       const status = await navigator.permissions.query({
         name: 'clipboard-read' as PermissionName
       });
-      if (status.state !== 'granted') return;
+      if (status.state !== 'granted') {
+        return;
+      }
       const text = await navigator.clipboard.readText();
-      if (text && text !== this._sharedClipboard) this.pasteToDesktop(text);
+      if (text && text !== this._sharedClipboard) {
+        this.pasteToDesktop(text);
+      }
     } catch {
       // No clipboard access here.
     }
@@ -560,7 +630,9 @@ export class DesktopWidget extends Widget {
       text = t.__('%1 has ended.', this._profile.title);
     }
     this._setState(s.state === 'failed' ? 'failed' : 'ended', text, actions);
-    if (s.state === 'failed') void this._showLog(s.id);
+    if (s.state === 'failed') {
+      void this._showLog(s.id);
+    }
   }
 
   /** Asks the plugin to show another session (the one that replaced this one). */
@@ -585,7 +657,9 @@ export class DesktopWidget extends Widget {
   private async _showLog(id: string): Promise<void> {
     try {
       const log = await this._api.log(id);
-      if (!log.text.trim() || this.isDisposed) return;
+      if (!log.text.trim() || this.isDisposed) {
+        return;
+      }
       this._overlay.querySelector(`.${LOG_CLASS}`)?.previousElementSibling?.remove();
       this._overlay.querySelector(`.${LOG_CLASS}`)?.remove();
       const pre = document.createElement('pre');
@@ -595,6 +669,8 @@ export class DesktopWidget extends Widget {
       label.className = DETAIL_CLASS;
       label.textContent = this._trans.__('The end of the session log:');
       this._overlay.append(label, pre);
+      // The end is what tells: an X server's start-up warnings come first.
+      pre.scrollTop = pre.scrollHeight;
     } catch {
       // The log is a help, not a requirement.
     }
@@ -614,7 +690,9 @@ export class DesktopWidget extends Widget {
     this._rfb = null;
     this._clearTimers();
     this._startAttempt++;
-    if (rfb) rfb.disconnect();
+    if (rfb) {
+      rfb.disconnect();
+    }
     this._screen.replaceChildren();
   }
 
@@ -627,7 +705,9 @@ export class DesktopWidget extends Widget {
 
   private _setMessage(text: string): void {
     const p = this._overlay.querySelector(`.${MESSAGE_CLASS}`);
-    if (p) p.textContent = text;
+    if (p) {
+      p.textContent = text;
+    }
   }
 
   private _setState(

@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { Compile } from 'typebox/compile';
-import { ProfileFile, Session, StartSessionBody, GEOMETRY, ROUTES } from './index';
+import {
+  ERROR_STATUS,
+  errorCodeFor,
+  ErrorBody,
+  GEOMETRY,
+  isLive,
+  ProfileFile,
+  ROUTES,
+  routePath,
+  Session,
+  StartSessionBody
+} from './index';
 
 const start = Compile(StartSessionBody);
 const profileFile = Compile(ProfileFile);
@@ -83,7 +94,46 @@ describe('Session', () => {
 });
 
 describe('ROUTES', () => {
-  it('encodes ids into paths', () => {
-    expect(ROUTES.sessionRfb('a/b')).toBe('api/sessions/a%2Fb/rfb');
+  it('fills in and encodes ids, relative to the daemon root', () => {
+    expect(routePath(ROUTES.sessionRfb, { id: 'a/b' })).toBe('api/sessions/a%2Fb/rfb');
+    expect(routePath(ROUTES.profiles)).toBe('api/profiles');
+  });
+
+  it('refuses to build a path without its id', () => {
+    expect(() => routePath(ROUTES.session)).toThrow('/api/sessions/:id needs an id');
+  });
+});
+
+describe('error codes', () => {
+  it('answer every code with a client or server error status', () => {
+    for (const status of Object.values(ERROR_STATUS)) {
+      expect(status).toBeGreaterThanOrEqual(400);
+      expect(status).toBeLessThan(600);
+    }
+  });
+
+  it('names the codes the error body may carry, and no other', () => {
+    const body = Compile(ErrorBody);
+    for (const code of Object.keys(ERROR_STATUS)) {
+      expect(body.Check({ error: { code, message: 'm' } })).toBe(true);
+    }
+    expect(body.Check({ error: { code: 'conflict', message: 'm' } })).toBe(false);
+  });
+
+  it('maps a bare status to its code, server errors to internal', () => {
+    expect(errorCodeFor(413)).toBe('payload-too-large');
+    expect(errorCodeFor(415)).toBe('unsupported-media-type');
+    expect(errorCodeFor(418)).toBe('bad-request');
+    expect(errorCodeFor(503)).toBe('internal');
+  });
+});
+
+describe('isLive', () => {
+  it('is true while a session holds processes', () => {
+    expect(
+      ['starting', 'running', 'stopping', 'exited', 'failed'].filter(state =>
+        isLive({ state: state as never })
+      )
+    ).toEqual(['starting', 'running']);
   });
 });

@@ -57,6 +57,11 @@ export const ProfileFile = Type.Object(
       Type.Array(Type.String({ pattern: '^\\.[A-Za-z0-9_.-]{1,32}$' }), { maxItems: 64 })
     ),
     /**
+     * The application cannot start without a file (it is meant for "Open in"): a start without
+     * one is refused with a sentence that says how to give one. Needs `fileTypes`.
+     */
+    fileRequired: Type.Optional(Type.Boolean()),
+    /**
      * Minimum OpenGL core profile version the application needs ("3.3"). Checked on the new
      * desktop with glxinfo before the xstartup runs; the tab says so when it is not met.
      */
@@ -80,6 +85,8 @@ export const Profile = Type.Object({
   /** Path of the icon under the API (`api/profiles/<id>/icon`), absent when none. */
   icon: Type.Optional(Type.String()),
   fileTypes: Type.Array(Type.String()),
+  /** Set when the application cannot start without a file ("Open in"). */
+  fileRequired: Type.Optional(Type.Boolean()),
   available: Type.Boolean(),
   unavailableReason: Type.Optional(Type.String())
 });
@@ -102,6 +109,11 @@ export const SessionState = Type.Union([
   Type.Literal('exited'),
   Type.Literal('failed')
 ]);
+
+/** Whether a session holds processes: starting or running (it counts against the limit). */
+export function isLive(s: { state: SessionState }): boolean {
+  return s.state === 'starting' || s.state === 'running';
+}
 
 /** Why a session ended. `replaced` names the session that took its place. */
 export const ExitReason = Type.Object({
@@ -169,21 +181,42 @@ export const SessionLog = Type.Object({
   truncated: Type.Boolean()
 });
 
-export const ErrorCode = Type.Union([
-  Type.Literal('bad-request'),
-  Type.Literal('unauthorized'),
-  Type.Literal('forbidden'),
-  Type.Literal('not-found'),
-  Type.Literal('profile-unavailable'),
-  Type.Literal('conflict'),
-  Type.Literal('too-many-sessions'),
-  Type.Literal('payload-too-large'),
-  Type.Literal('unsupported-media-type'),
-  Type.Literal('start-failed'),
+/**
+ * Every error code the daemon answers with, and its HTTP status: the one table both ends use.
+ * The labextension adds codes of its own for failures on the way (`network`, `no-proxy`...).
+ */
+export const ERROR_STATUS = {
+  'bad-request': 400,
+  unauthorized: 401,
+  forbidden: 403,
+  'not-found': 404,
+  /** The profile's software is missing: its reason says what and where it was looked for. */
+  'profile-unavailable': 409,
+  /** The session exists but has no stream to open (starting, stopping or ended). */
+  'not-running': 409,
+  'payload-too-large': 413,
+  'unsupported-media-type': 415,
+  'too-many-sessions': 429,
+  /** The desktop's own start failed (its X server or start script): the session's log says why. */
+  'start-failed': 500,
+  internal: 500,
   /** The service cannot run on this server (no Node.js, a bad setting…): the message says why. */
-  Type.Literal('unavailable'),
-  Type.Literal('internal')
-]);
+  unavailable: 503
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+export const ErrorCode = Type.Union(
+  (Object.keys(ERROR_STATUS) as ErrorCode[]).map(code => Type.Literal(code))
+);
+
+/** The error code an HTTP status stands for, where the daemon has no more precise one. */
+export function errorCodeFor(status: number): ErrorCode {
+  const exact = (Object.keys(ERROR_STATUS) as ErrorCode[]).find(c => ERROR_STATUS[c] === status);
+  if (status >= 500) {
+    return 'internal';
+  }
+  return exact ?? 'bad-request';
+}
 
 export const ErrorBody = Type.Object({
   error: Type.Object({
@@ -202,16 +235,33 @@ export const Health = Type.Object({
   problem: Type.Optional(Type.String())
 });
 
-/** Route paths relative to the daemon root (`{base_url}desktops/` in the browser). */
+/**
+ * Every route of the daemon, as its router writes them (relative to the daemon root, which the
+ * browser reaches as `{base_url}desktops/`). Clients fill in `:id` with routePath().
+ */
 export const ROUTES = {
-  health: 'healthz',
-  profiles: 'api/profiles',
-  profileIcon: (id: string) => `api/profiles/${encodeURIComponent(id)}/icon`,
-  sessions: 'api/sessions',
-  session: (id: string) => `api/sessions/${encodeURIComponent(id)}`,
-  sessionLog: (id: string) => `api/sessions/${encodeURIComponent(id)}/log`,
-  sessionRfb: (id: string) => `api/sessions/${encodeURIComponent(id)}/rfb`
+  /** jupyter-server-proxy's readiness probe: the same answer as `health`. */
+  root: '/',
+  health: '/healthz',
+  profiles: '/api/profiles',
+  profileIcon: '/api/profiles/:id/icon',
+  sessions: '/api/sessions',
+  session: '/api/sessions/:id',
+  sessionLog: '/api/sessions/:id/log',
+  sessionRfb: '/api/sessions/:id/rfb'
 } as const;
+
+export type Route = (typeof ROUTES)[keyof typeof ROUTES];
+
+/** A route's path for a request, relative to the daemon root, with `:id` filled in (encoded). */
+export function routePath(route: Route, params: { id?: string } = {}): string {
+  return route.slice(1).replace(/:id\b/, () => {
+    if (params.id === undefined) {
+      throw new Error(`${route} needs an id`);
+    }
+    return encodeURIComponent(params.id);
+  });
+}
 
 /** The mount point under Jupyter's base URL. */
 export const MOUNT = 'desktops/';
@@ -227,6 +277,5 @@ export type Session = Type.Static<typeof Session>;
 export type SessionList = Type.Static<typeof SessionList>;
 export type StartSessionBody = Type.Static<typeof StartSessionBody>;
 export type SessionLog = Type.Static<typeof SessionLog>;
-export type ErrorCode = Type.Static<typeof ErrorCode>;
 export type ErrorBody = Type.Static<typeof ErrorBody>;
 export type Health = Type.Static<typeof Health>;

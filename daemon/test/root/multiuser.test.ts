@@ -23,7 +23,7 @@ import {
   userDaemon,
   waitFor,
   writeProfile
-} from './helpers';
+} from '../helpers';
 
 const USERS = Array.from({ length: 10 }, (_, i) => `desktops-u${i}`);
 const SQUATTER = 'desktops-mallory';
@@ -58,7 +58,9 @@ describe('ten users at once', () => {
     squatter = asUser(SQUATTER, ['sleep', '600']);
     await waitFor(() => squatter.pid, 5000, 'the squatter');
     let n = 0;
-    while (displaysInUse().has(n) || existsSync(`/tmp/.X${n}-lock`)) n++;
+    while (displaysInUse().has(n) || existsSync(`/tmp/.X${n}-lock`)) {
+      n++;
+    }
     lock = `/tmp/.X${n}-lock`;
     writeFileSync(lock, `${String(squatter.pid).padStart(10)}\n`, { mode: 0o444 });
     const { uid, gid } = ensureUser(SQUATTER);
@@ -68,14 +70,18 @@ describe('ten users at once', () => {
   }, 120_000);
 
   afterAll(async () => {
-    for (const d of daemons) d.proc.kill('SIGTERM');
+    for (const d of daemons) {
+      d.proc.kill('SIGTERM');
+    }
     await Promise.all(
       daemons.map(
         d => new Promise(r => (d.proc.exitCode !== null ? r(null) : d.proc.once('exit', r)))
       )
     );
     squatter?.kill('SIGTERM');
-    if (lock && existsSync(lock)) unlinkSync(lock);
+    if (lock && existsSync(lock)) {
+      unlinkSync(lock);
+    }
   });
 
   it('every user gets a running desktop on a display of their own', async () => {

@@ -1,0 +1,86 @@
+// Desktop sessions: list, start (ending the oldest at the limit), status, stop and log.
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import {
+  ROUTES,
+  Session,
+  SessionList,
+  SessionLog,
+  SessionParams,
+  StartSessionBody
+} from '@jupyterlab-desktops/protocol';
+import { SessionError } from '../sessions/errors.js';
+import { errorResponses, type IRoutesOptions } from './schemas.js';
+
+export const sessionRoutes: FastifyPluginAsyncTypebox<IRoutesOptions> = async (app, o) => {
+  const { sessions } = o;
+
+  app.get(
+    ROUTES.sessions,
+    { schema: { response: { 200: SessionList, ...errorResponses() } } },
+    async () => ({ sessions: sessions.list() })
+  );
+
+  app.post(
+    ROUTES.sessions,
+    {
+      schema: {
+        body: StartSessionBody,
+        response: {
+          201: Session,
+          ...errorResponses(
+            'bad-request',
+            'not-found',
+            'profile-unavailable',
+            'payload-too-large',
+            'too-many-sessions',
+            'start-failed'
+          )
+        }
+      }
+    },
+    async (req, reply) => {
+      const { profile, width, height, open, replace } = req.body;
+      const s = await sessions.start(profile, { width, height }, { replace, open });
+      return reply.code(201).send(s);
+    }
+  );
+
+  app.get(
+    ROUTES.session,
+    {
+      schema: {
+        params: SessionParams,
+        response: { 200: Session, ...errorResponses('bad-request', 'not-found') }
+      }
+    },
+    async req => {
+      const s = sessions.get(req.params.id);
+      if (!s) {
+        throw new SessionError('not-found', 'No such desktop session');
+      }
+      return s;
+    }
+  );
+
+  app.delete(
+    ROUTES.session,
+    {
+      schema: {
+        params: SessionParams,
+        response: { 200: Session, ...errorResponses('bad-request', 'not-found') }
+      }
+    },
+    async req => sessions.stop(req.params.id)
+  );
+
+  app.get(
+    ROUTES.sessionLog,
+    {
+      schema: {
+        params: SessionParams,
+        response: { 200: SessionLog, ...errorResponses('bad-request', 'not-found') }
+      }
+    },
+    async req => ({ id: req.params.id, ...(await sessions.log(req.params.id)) })
+  );
+};
