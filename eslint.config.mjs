@@ -11,6 +11,7 @@ export default tseslint.config(
       '**/lib/**',
       '**/dist/**',
       '.venv/**',
+      '.cache/**',
       'jupyterlab_desktops/**',
       'packages/labextension/jupyterlab_desktops/**',
       'ui-tests/test-results/**',
@@ -28,6 +29,13 @@ export default tseslint.config(
       // JupyterLab's house style: CommandIDs and Private helpers live in namespaces.
       '@typescript-eslint/no-namespace': 'off',
       eqeqeq: ['error', 'smart'],
+      // JupyterLab's extension template: interfaces are named IThing, callbacks are arrow
+      // functions (and, below, every block has braces).
+      '@typescript-eslint/naming-convention': [
+        'error',
+        { selector: 'interface', format: ['PascalCase'], custom: { regex: '^I[A-Z]', match: true } }
+      ],
+      'prefer-arrow-callback': 'error',
       'no-restricted-syntax': [
         'error',
         {
@@ -44,5 +52,7 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off'
     }
   },
-  prettier
+  prettier,
+  // After Prettier's config, which turns `curly` off: Prettier leaves braces alone.
+  { rules: { curly: ['error', 'all'] } }
 );

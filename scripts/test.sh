@@ -37,9 +37,10 @@ PY
 
 check "eslint" npx eslint .
 check "prettier" npx prettier --check .
+check "stylelint" npx stylelint "packages/labextension/style/**/*.css"
 check "shellcheck" bash scripts/shellcheck.sh
 
-printf '\n==> vitest (unit and integration, real Xtigervnc)\n'
+printf '\n==> vitest (unit and integration, real Xtigervnc; the default and root projects)\n'
 rm -f test-results/vitest.json
 npx vitest run --reporter=default --reporter=json --outputFile.json=test-results/vitest.json
 read -r p f < <(count_json test-results/vitest.json '"%d %d" % (d["numPassedTests"], d["numFailedTests"] + d["numPendingTests"] + d["numTodoTests"] + (0 if d["numTotalTests"] else 1))')
