@@ -2,7 +2,8 @@
 
   jupyter desktops doctor      check everything the desktops service needs, say what to fix
   jupyter desktops spec        print the jupyter-server-proxy spec and the command it runs now
-  jupyter desktops profiles    list the directories searched for profiles
+  jupyter desktops profiles    list each profile found: whether it is available, its file and
+                               the files of the same id it replaces
   jupyter desktops --help-all  every setting (c.Desktops.*) with its type, default and help
 
 Settings are read from the same files the Jupyter server reads (jupyter_server_config.py or
@@ -56,10 +57,13 @@ class SpecApp(_Sub):
 
 class ProfilesApp(_Sub):
     name = "jupyter-desktops-profiles"
-    description = "List the directories searched for profiles, lowest priority first."
+    description = (
+        "List each profile found (id, title, available or why not), the file that defines it "
+        "and the files with the same id it replaces; exit 1 if they cannot be listed."
+    )
 
     def start(self) -> None:
-        print("\n".join(profile_dirs()))
+        self.exit(0 if list_profiles(self) else 1)
 
 
 class DesktopsApp(JupyterApp):
@@ -88,8 +92,8 @@ def doctor(app: _Sub) -> bool:
     for p in requirement_problems(optional=True):
         if any(p.startswith(f"{name} is not installed") for name in OPTIONAL):
             say(
-                f"warning: {p} (without it, {{base_url}}desktops/ is served only where an nginx "
-                "route stands in; see the README)"
+                f"warning: {p} (without it, the Jupyter server does not serve desktops/ itself: "
+                "an nginx route must stand in; see the README)"
             )
         else:
             say(f"problem: {p}")
@@ -118,6 +122,70 @@ def doctor(app: _Sub) -> bool:
     i = cmd.index("--socket")
     cmd[i : i + 2] = ["--doctor"]
     return subprocess.run(cmd).returncode == 0 and ok
+
+
+def _plain(text: object) -> str:
+    """A value from a profile file or a path, printed as one plain line: control and other
+    invisible characters (escape sequences, newlines, bidi overrides) are escaped."""
+    return "".join(
+        c if c.isprintable() else (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
+        for c in str(text)
+    )
+
+
+def list_profiles(app: _Sub) -> bool:
+    """The directories searched, then each profile found, as the daemon resolves them: its
+    bundle's `--profiles` reads them with the ProfileStore the launcher is served from."""
+    say = functools.partial(print, flush=True)
+
+    def searched(dirs: list[str]) -> None:
+        say(
+            "Profile directories, lowest priority first (a file with the id of one in an earlier "
+            "directory replaces it): " + ", ".join(_plain(d) for d in dirs)
+        )
+
+    def problem(why: object) -> bool:
+        searched(profile_dirs())
+        say(f"problem: {_plain(why)}")
+        return False
+
+    try:
+        desktops, _ = app.settings()
+    except ConfigProblem as err:
+        return problem(err)
+    if not os.access(DAEMON, os.R_OK):
+        return problem(f"{DAEMON} is missing or unreadable: reinstall jupyterlab-desktops")
+    node, why = node_problem(desktops)
+    if why or not node:
+        return problem(f"{why} Listing the profiles needs the daemon, which runs on Node.js.")
+    cmd = node_argv(node, desktops, "{unix_socket}")
+    i = cmd.index("--socket")
+    cmd = [*cmd[:2], "--profiles", *cmd[2:i], *cmd[i + 2 :]]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    try:
+        found = json.loads(r.stdout) if r.returncode == 0 else None
+    except ValueError:
+        found = None
+    if not isinstance(found, dict):
+        return problem(f"the daemon could not list the profiles (exit {r.returncode}): {r.stderr.strip()}")
+
+    def source(p: dict) -> None:
+        say(f"    file: {_plain(p['file'])}")
+        for f in p["overrides"]:
+            say(f"    overrides: {_plain(f)}")
+
+    searched(found["dirs"])
+    for p in found["profiles"]:
+        prof = p["profile"]
+        state = "available" if prof["available"] else f"unavailable: {prof.get('unavailableReason', '')}"
+        say(f"{_plain(prof['id'])}  {_plain(prof['title'])}  {_plain(state)}")
+        source(p)
+    for p in found["disabled"]:
+        say(f'{_plain(p["id"])}  disabled ("enabled": false)')
+        source(p)
+    for p in found["problems"]:
+        say(f"not a profile (ignored): {_plain(p['file'])}: {_plain(p['message'])}")
+    return True
 
 
 def _unreadable_by_others() -> str | None:
