@@ -16,7 +16,9 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   // DESKTOPS_VENV: another venv to test, e.g. one with jupyter-server-proxy on its path.
   const venv = process.env.DESKTOPS_VENV ?? join(ROOT, '.venv');
   const python = join(venv, 'bin', 'python');
-  if (!existsSync(python)) throw new Error('No .venv: run scripts/setup.sh first');
+  if (!existsSync(python)) {
+    throw new Error('No .venv: run scripts/setup.sh first');
+  }
   const state = mkdtempSync(join(tmpdir(), 'desktops-e2e-'));
   // No news pop-up over the launcher: Lab's settings dir for this run only.
   const settings = join(state, 'settings', '@jupyterlab', 'apputils-extension');
@@ -36,7 +38,9 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
   );
   writeFileSync(
     join(profiles, 'test-fails.sh'),
-    '#!/bin/sh\necho "<img src=x onerror=window.__xss=1>" >&2\nexit 1\n',
+    // Lines first that fill the log box, as an X server's start-up warnings do.
+    '#!/bin/sh\nfor i in $(seq 30); do echo "an early warning $i"; done\n' +
+      'echo "<img src=x onerror=window.__xss=1>" >&2\nexit 1\n',
     { mode: 0o755 }
   );
   // A test-only profile whose (FAKE) program appears only during a test.

@@ -40,15 +40,21 @@ export async function serve(
   proc.stderr.on('data', d => (output += d));
   const deadline = Date.now() + 120_000;
   while (!existsSync(urlFile)) {
-    if (proc.exitCode !== null) throw new Error(`serve.py exited:\n${output}`);
-    if (Date.now() > deadline) throw new Error(`serve.py not ready in 120 s:\n${output}`);
+    if (proc.exitCode !== null) {
+      throw new Error(`serve.py exited:\n${output}`);
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`serve.py not ready in 120 s:\n${output}`);
+    }
     await new Promise(r => setTimeout(r, 250));
   }
   return {
     stack: JSON.parse(readFileSync(urlFile, 'utf8')),
     output: () => output,
     stop: async () => {
-      if (proc.exitCode !== null) return;
+      if (proc.exitCode !== null) {
+        return;
+      }
       proc.kill('SIGTERM');
       await new Promise(r => proc.once('exit', r));
     }

@@ -106,7 +106,9 @@ export async function raw(
       }
     );
     chain.push(r.status);
-    if (process.env.DEBUG_RAW) console.log(method, current, r.status, r.location ?? '');
+    if (process.env.DEBUG_RAW) {
+      console.log(method, current, r.status, r.location ?? '');
+    }
     if (r.status >= 300 && r.status < 400 && r.location) {
       const next = new URL(r.location, `${BASE.replace(/\/$/, '')}${current}`);
       current = next.pathname + next.search;

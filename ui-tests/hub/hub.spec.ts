@@ -4,7 +4,7 @@
 import { expect, test } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import { join, resolve } from 'node:path';
-import { desktopTab, sessionPids, tile, waitForDesktop } from '../tests/helpers';
+import { desktopTab, sessionPids, settledPicture, tile, waitForDesktop } from '../tests/helpers';
 import { cookieHeader, login, ownSessions, raw, uidOf, wsProbe, type IUser } from './helpers';
 import { BASE, hubStack, PORTS } from './stack';
 
@@ -39,7 +39,7 @@ test.describe.serial('two users on JupyterHub behind nginx', () => {
       waitForDesktop(bob.page, b.panel, 120_000)
     ]);
     // Drawn whole (XFCE's panel takes a moment after the first frame), then pictured.
-    await alice.page.waitForTimeout(3000);
+    await Promise.all([settledPicture(alice.page, a.panel), settledPicture(bob.page, b.panel)]);
     await alice.page.screenshot({ path: join(PICTURES, 'screenshot-hub-alice-xfce.png') });
     await bob.page.screenshot({ path: join(PICTURES, 'screenshot-hub-bob-mate.png') });
 

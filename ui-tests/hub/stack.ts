@@ -69,7 +69,9 @@ function run(cmd: string, args: string[]): void {
 function install(): void {
   const wheels = join(ROOT, 'build', 'wheel');
   const wheel = readdirSync(wheels).find(f => f.endsWith('.whl'));
-  if (!wheel) throw new Error(`no wheel in ${wheels}: run scripts/setup.sh first`);
+  if (!wheel) {
+    throw new Error(`no wheel in ${wheels}: run scripts/setup.sh first`);
+  }
   run('bash', [
     join(ROOT, 'deploy', 'install.sh'),
     '--no-apt',
@@ -97,7 +99,9 @@ function unit(): { argv: string[]; env: Record<string, string> } {
   const text = readFileSync(join(STATE, 'root', 'etc/systemd/system/jupyterhub.service'), 'utf8');
   const argv = /^ExecStart=(.*)$/m.exec(text)![1].split(/\s+/);
   const env: Record<string, string> = {};
-  for (const m of text.matchAll(/^Environment=(\w+)=(.*)$/gm)) env[m[1]] = m[2];
+  for (const m of text.matchAll(/^Environment=(\w+)=(.*)$/gm)) {
+    env[m[1]] = m[2];
+  }
   return { argv, env };
 }
 
@@ -117,7 +121,9 @@ function nginxSite(standIn: boolean): string {
     ['proxy_pass http://127.0.0.1:8000;', `proxy_pass http://127.0.0.1:${PORTS.hub};`]
   ];
   for (const [from, to] of edits) {
-    if (!site.includes(from)) throw new Error(`the deploy nginx site no longer has "${from}"`);
+    if (!site.includes(from)) {
+      throw new Error(`the deploy nginx site no longer has "${from}"`);
+    }
     site = site.split(from).join(to);
   }
   if (standIn) {
@@ -180,7 +186,9 @@ function https(path: string): Promise<number> {
 }
 
 export async function startHub(users: string[]): Promise<{ stop: () => Promise<void> }> {
-  if (process.getuid?.() !== 0) throw new Error('the hub tests need root (CI runs as root)');
+  if (process.getuid?.() !== 0) {
+    throw new Error('the hub tests need root (CI runs as root)');
+  }
   for (const bin of [
     '/usr/bin/jupyterhub',
     '/usr/bin/configurable-http-proxy',
@@ -196,7 +204,9 @@ export async function startHub(users: string[]): Promise<{ stop: () => Promise<v
   install();
 
   const password = `pw-${Math.random().toString(36).slice(2)}-${Date.now()}`;
-  for (const user of users) ensureLoginUser(user, password);
+  for (const user of users) {
+    ensureLoginUser(user, password);
+  }
   const standIn = !hasJsp();
   const route: IHubStack['route'] = standIn ? 'nginx stand-in (TEST)' : 'jupyter-server-proxy';
   writeFileSync(STATE_FILE, JSON.stringify({ route, password }), { mode: 0o600 });
@@ -319,7 +329,9 @@ export async function startHub(users: string[]): Promise<{ stop: () => Promise<v
   return {
     stop: async () => {
       for (const p of procs.reverse()) {
-        if (p.exitCode !== null) continue;
+        if (p.exitCode !== null) {
+          continue;
+        }
         p.kill('SIGTERM');
         await new Promise(r => p.once('exit', r));
       }

@@ -16,13 +16,29 @@ function pssMiB(uids: Set<number>): number {
   for (const pid of readdirSync('/proc').filter(n => /^\d+$/.test(n))) {
     try {
       const uid = Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'latin1'))![1]);
-      if (!uids.has(uid)) continue;
+      if (!uids.has(uid)) {
+        continue;
+      }
       kib += Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'latin1'))![1]);
     } catch {
       // gone meanwhile
     }
   }
   return kib / 1024;
+}
+
+/** PSS once it settles: two readings a second apart within 1 % of each other. */
+async function settledPssMiB(uids: Set<number>): Promise<number> {
+  let last = pssMiB(uids);
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    await new Promise(r => setTimeout(r, 1000));
+    const now = pssMiB(uids);
+    if (Math.abs(now - last) <= last * 0.01 || Date.now() > deadline) {
+      return now;
+    }
+    last = now;
+  }
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -39,8 +55,7 @@ test('a workshop: eight users log in and start XFCE within the same minute, and 
   const loginSeconds = (Date.now() - loggedIn) / 1000;
   try {
     // Their JupyterLabs are up, no desktop yet.
-    await users[0].page.waitForTimeout(5000);
-    const labsOnly = pssMiB(uids);
+    const labsOnly = await settledPssMiB(uids);
 
     const clicked = Date.now();
     const times = await Promise.all(
@@ -63,8 +78,8 @@ test('a workshop: eight users log in and start XFCE within the same minute, and 
       ).toEqual(['xfce']);
       geometry = `${running[0].width}x${running[0].height}`;
     }
-    await users[0].page.waitForTimeout(10_000); // the desktops settle (panels, daemons)
-    const withDesktops = pssMiB(uids);
+    // Once the desktops settle (panels, daemons).
+    const withDesktops = await settledPssMiB(uids);
     const meminfo = readFileSync('/proc/meminfo', 'latin1');
     const total = Number(/^MemTotal:\s+(\d+)/m.exec(meminfo)![1]) / 1024;
 

@@ -9,6 +9,7 @@ import {
   newLauncher,
   newNotebook,
   openLab,
+  settledPicture,
   stack,
   tile,
   waitForDesktop
@@ -42,7 +43,7 @@ test('dark: XFCE beside a notebook', async ({ page }) => {
   }
   await page.mouse.up();
   await xfce.tab.click();
-  await page.waitForTimeout(3000);
+  await settledPicture(page, xfce.panel);
   await page.screenshot({ path: join(DOCS, 'screenshot-dark.png') });
   await setTheme(page, 'JupyterLab Light');
 });
@@ -52,7 +53,7 @@ test('light: the toolbar and its keyboard menu', async ({ page }) => {
   await tile(page, 'XFCE').click();
   const xfce = await desktopTab(page, 'XFCE');
   await waitForDesktop(page, xfce.panel);
-  await page.waitForTimeout(2000);
+  await settledPicture(page, xfce.panel);
   await xfce.panel.locator('..').locator('[data-command="desktops:send-keys"]').click();
   await page.locator('.lm-Menu').waitFor();
   await page.screenshot({ path: join(DOCS, 'screenshot-light.png') });
@@ -67,7 +68,7 @@ test('apps: ncview on a NetCDF file, from "Open in Ncview"', async ({ page }) =>
   await page.locator('.lm-Menu-itemLabel', { hasText: /^Open in Ncview$/ }).click();
   const ncview = await desktopTab(page, 'Ncview: temperature.nc');
   await waitForDesktop(page, ncview.panel);
-  await page.waitForTimeout(3000);
+  await settledPicture(page, ncview.panel);
   await page.screenshot({ path: join(DOCS, 'screenshot-app-ncview.png') });
 });
 
@@ -98,8 +99,9 @@ test('apps: glxgears on software OpenGL, as a tile an admin added', async ({ pag
     await newLauncher(page);
     await tile(page, 'GL gears').click();
     const gears = await desktopTab(page, 'GL gears');
+    // Animated: never still. The app starts under its window manager, so it is drawn
+    // maximized from its first frame.
     await waitForDesktop(page, gears.panel);
-    await page.waitForTimeout(2000);
     await page.screenshot({ path: join(DOCS, 'screenshot-app-glxgears.png') });
   } finally {
     rmSync(join(dir, 'gears.json'));

@@ -1,7 +1,7 @@
 // The whole path, as a user takes it: launcher tiles, a live XFCE desktop in a tab, MATE
 // replacing it, and stopping from the command palette.
 import { expect, test } from '@playwright/test';
-import { readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   daemon,
@@ -14,14 +14,17 @@ import {
   stableHash,
   stack,
   tile,
-  waitForDesktop
+  waitForDesktop,
+  xvncPid
 } from './helpers';
 
 test.describe.serial('desktops in JupyterLab', () => {
   test.beforeAll(async ({ request }) => {
     // Start from no desktop at all.
     for (const s of (await daemon(request, 'GET', 'api/sessions')).sessions) {
-      if (s.state === 'running') await daemon(request, 'DELETE', `api/sessions/${s.id}`);
+      if (s.state === 'running') {
+        await daemon(request, 'DELETE', `api/sessions/${s.id}`);
+      }
     }
   });
 
@@ -153,10 +156,7 @@ test.describe.serial('desktops in JupyterLab', () => {
     const s = (await daemon(request, 'GET', 'api/sessions')).sessions.find(
       (x: any) => x.state === 'running'
     );
-    const xvnc = sessionPids(s.id).find(pid =>
-      readFileSync(`/proc/${pid}/cmdline`, 'latin1').startsWith('Xtigervnc\0')
-    );
-    process.kill(xvnc!, 'SIGKILL');
+    process.kill(xvncPid(s.id), 'SIGKILL');
     await expect(xfce.panel.locator('.jp-Desktops-message')).toHaveText(
       'The X server exited (SIGKILL)'
     );
@@ -226,5 +226,11 @@ test('a start that fails says why in the tab and shows the session log, as text'
   );
   await expect(panel.locator('.jp-Desktops-log img, .jp-Desktops-message b')).toHaveCount(0);
   expect(await page.evaluate(() => (window as any).__xss)).toBeUndefined();
+  // The log box shows its end, where the cause is, not the warnings above it.
+  const log = panel.locator('.jp-Desktops-log');
+  expect(await log.evaluate(e => e.scrollHeight > e.clientHeight)).toBe(true);
+  await expect
+    .poll(() => log.evaluate(e => e.scrollHeight - e.scrollTop - e.clientHeight))
+    .toBeLessThanOrEqual(1);
   await expect(panel.locator('.jp-Desktops-actions button')).toHaveText(['Retry']);
 });

@@ -1,6 +1,6 @@
 // Shared by the browser tests: the running stack, the daemon's API (same URLs as the
 // browser, token auth), canvas pixel statistics and the session processes on this host.
-import type { APIRequestContext, Locator, Page } from '@playwright/test';
+import { expect, type APIRequestContext, type Locator, type Page } from '@playwright/test';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createConnection, createServer, type Socket } from 'node:net';
@@ -28,7 +28,9 @@ export async function daemon(
     method,
     headers: { Authorization: `token ${s.token}` }
   });
-  if (!r.ok()) throw new Error(`${method} ${path}: HTTP ${r.status()} ${await r.text()}`);
+  if (!r.ok()) {
+    throw new Error(`${method} ${path}: HTTP ${r.status()} ${await r.text()}`);
+  }
   return r.json();
 }
 
@@ -36,15 +38,30 @@ export async function daemon(
 export function sessionPids(id: string): number[] {
   const out: number[] = [];
   for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
+    if (!/^\d+$/.test(name)) {
+      continue;
+    }
     try {
       const env = readFileSync(`/proc/${name}/environ`, 'latin1').split('\0');
-      if (env.includes(`JUPYTER_DESKTOPS_SESSION=${id}`)) out.push(Number(name));
+      if (env.includes(`JUPYTER_DESKTOPS_SESSION=${id}`)) {
+        out.push(Number(name));
+      }
     } catch {
       // gone, or not readable
     }
   }
   return out;
+}
+
+/** The Xtigervnc of session `id`. */
+export function xvncPid(id: string): number {
+  const pid = sessionPids(id).find(p =>
+    readFileSync(`/proc/${p}/cmdline`, 'latin1').startsWith('Xtigervnc\0')
+  );
+  if (!pid) {
+    throw new Error(`no Xtigervnc in session ${id}`);
+  }
+  return pid;
 }
 
 export interface ICanvasStats {
@@ -70,7 +87,9 @@ export async function canvasStats(panel: Locator): Promise<ICanvasStats> {
       const g = data[i * 4 + 1];
       const b = data[i * 4 + 2];
       seen.add((r << 16) | (g << 8) | b);
-      if (r + g + b < 30) black++;
+      if (r + g + b < 30) {
+        black++;
+      }
       n++;
     }
     return { width: c.width, height: c.height, colours: seen.size, black: black / n };
@@ -89,8 +108,9 @@ export async function regionHash(
     (c: HTMLCanvasElement, r: number[]) => {
       const { data } = c.getContext('2d')!.getImageData(r[0], r[1], r[2], r[3]);
       let hash = 0;
-      for (let i = 0; i < data.length; i += 4)
+      for (let i = 0; i < data.length; i += 4) {
         hash = (hash * 31 + data[i] + data[i + 1] * 7 + data[i + 2] * 13) | 0;
+      }
       return hash;
     },
     [x, y, w, h]
@@ -108,7 +128,9 @@ export async function waitForDesktop(
   while (Date.now() < deadline) {
     try {
       last = await canvasStats(panel);
-      if (last.colours >= 16 && last.black < 0.9) return last;
+      if (last.colours >= 16 && last.black < 0.9) {
+        return last;
+      }
     } catch {
       // no canvas yet
     }
@@ -130,6 +152,33 @@ export async function desktopTab(
   return { tab: tab.first(), panel: page.locator(`[id="${id}"]`) };
 }
 
+/**
+ * Runs `action` (something that changes a desktop tab's size or resize mode), waits until the
+ * tab has looked at the change, and returns the size it asked the desktop for ("" for none).
+ */
+export async function resizeDecision(
+  panel: Locator,
+  action: () => Promise<unknown>
+): Promise<string> {
+  const widget = panel.locator('.jp-Desktops-widget');
+  const checks = async (): Promise<number> =>
+    Number((await widget.getAttribute('data-resize-checks')) ?? 0);
+  const before = await checks();
+  await action();
+  await expect.poll(checks).toBeGreaterThan(before);
+  return (await widget.getAttribute('data-resize-asked')) ?? '';
+}
+
+/** Waits until a desktop tab's whole picture stops changing: drawn whole, say for a picture. */
+export async function settledPicture(page: Page, panel: Locator): Promise<void> {
+  const canvas = panel.locator('.jp-Desktops-screen canvas');
+  const { width, height } = await canvas.evaluate((c: HTMLCanvasElement) => ({
+    width: c.width,
+    height: c.height
+  }));
+  await stableHash(page, () => regionHash(panel, 0, 0, width, height), 30_000);
+}
+
 /** A region's hash once it stops changing (two equal readings 500 ms apart). */
 export async function stableHash(
   page: Page,
@@ -141,7 +190,9 @@ export async function stableHash(
   while (Date.now() < deadline) {
     await page.waitForTimeout(500);
     const now = await read();
-    if (now === last) return now;
+    if (now === last) {
+      return now;
+    }
     last = now;
   }
   throw new Error('the desktop never stopped changing');
@@ -188,8 +239,9 @@ export async function runningSession(request: APIRequestContext): Promise<any> {
   const running = (await daemon(request, 'GET', 'api/sessions')).sessions.filter(
     (s: any) => s.state === 'running'
   );
-  if (running.length !== 1)
+  if (running.length !== 1) {
     throw new Error(`expected one running desktop: ${JSON.stringify(running)}`);
+  }
   return running[0];
 }
 
@@ -211,7 +263,9 @@ export function inSession(
       env.find(e => e.startsWith(`${k}=`))?.slice(k.length + 1);
     const display = get('DISPLAY');
     const xauthority = get('XAUTHORITY');
-    if (!display || !xauthority) continue;
+    if (!display || !xauthority) {
+      continue;
+    }
     return (
       execFileSync(file, args, {
         env: { ...process.env, DISPLAY: display, XAUTHORITY: xauthority },
@@ -230,7 +284,9 @@ export function inSession(
 /** The X screen size of a session, as X itself reports it. */
 export function remoteGeometry(id: string): { width: number; height: number } {
   const m = /dimensions:\s+(\d+)x(\d+) pixels/.exec(inSession(id, 'xdpyinfo', []));
-  if (!m) throw new Error('xdpyinfo gave no dimensions');
+  if (!m) {
+    throw new Error('xdpyinfo gave no dimensions');
+  }
   return { width: Number(m[1]), height: Number(m[2]) };
 }
 
@@ -313,7 +369,9 @@ export async function relay(): Promise<IRelay> {
     down: () => {
       isDown = true;
       const n = open.size / 2;
-      for (const s of open) s.resetAndDestroy();
+      for (const s of open) {
+        s.resetAndDestroy();
+      }
       open.clear();
       return n;
     },
@@ -322,7 +380,9 @@ export async function relay(): Promise<IRelay> {
     },
     close: () =>
       new Promise<void>(resolve => {
-        for (const s of open) s.destroy();
+        for (const s of open) {
+          s.destroy();
+        }
         server.close(() => resolve());
       })
   };

@@ -14,16 +14,20 @@ import {
   openLab,
   relay,
   remoteGeometry,
+  resizeDecision,
   runningSession,
   sessionPids,
   stack,
   tile,
+  xvncPid,
   waitForDesktop
 } from './helpers';
 
 test.beforeEach(async ({ request }) => {
   for (const s of (await daemon(request, 'GET', 'api/sessions')).sessions) {
-    if (s.state === 'running') await daemon(request, 'DELETE', `api/sessions/${s.id}`);
+    if (s.state === 'running') {
+      await daemon(request, 'DELETE', `api/sessions/${s.id}`);
+    }
   }
 });
 
@@ -49,14 +53,6 @@ async function expectFollows(
     )
     .toEqual(want);
   return want;
-}
-
-function xvncPid(id: string): number {
-  const pid = sessionPids(id).find(p =>
-    readFileSync(`/proc/${p}/cmdline`, 'latin1').startsWith('Xtigervnc\0')
-  );
-  if (!pid) throw new Error('no Xtigervnc');
-  return pid;
 }
 
 /** The sessions route, with the cache-busting query string Lab adds. */
@@ -129,10 +125,17 @@ test('the remote desktop follows the tab: window, side panel, split, single-docu
   expect(single.width).toBeGreaterThan(split.width);
 
   // A hidden tab asks for nothing: the desktop keeps its size while another tab is shown.
-  const before = remoteGeometry(s.id);
+  // Back in the split first (where it shares its tab bar with a launcher), followed again.
   await runCommand(page, 'Simple Interface');
-  await page.locator('#jp-main-dock-panel .lm-TabBar-tab', { hasText: 'Launcher' }).last().click();
-  await page.waitForTimeout(1500);
+  await expect(page.locator('.jp-LabShell')).toHaveAttribute(
+    'data-shell-mode',
+    'multiple-document'
+  );
+  const before = await expectFollows(xfce.panel, s.id);
+  const asked = await resizeDecision(xfce.panel, () =>
+    page.locator('#jp-main-dock-panel .lm-TabBar-tab', { hasText: 'Launcher' }).last().click()
+  );
+  expect(asked).toBe('');
   expect(remoteGeometry(s.id)).toEqual(before);
   // Same desktop all along.
   expect((await runningSession(request)).id).toBe(s.id);
@@ -153,8 +156,9 @@ test('"scale instead" applies live from the settings editor, and back', async ({
   await expect.poll(() => savedSetting(page, 'resize')).toBe('scale');
   await xfce.tab.click();
   const fixed = remoteGeometry(s.id);
-  await page.setViewportSize({ width: 1000, height: 700 });
-  await page.waitForTimeout(1500);
+  expect(
+    await resizeDecision(xfce.panel, () => page.setViewportSize({ width: 1000, height: 700 }))
+  ).toBe('');
   // The picture is scaled; the desktop keeps its size.
   expect(remoteGeometry(s.id)).toEqual(fixed);
   const canvas = xfce.panel.locator('.jp-Desktops-screen canvas');
@@ -442,11 +446,16 @@ test('start feedback: progress, a time-out with the log and Retry, and an unreac
   const headers = { Authorization: `token ${stack().token}` };
   await page.request.put(settingsUrl, { headers, data: { raw: '{"startTimeout": 5}' } });
   try {
-    // A slow network: the daemon's answer to the start reaches the browser 9 s late.
+    // A slow network: the daemon's answer to the start reaches the browser only once the tab
+    // has said it is late.
+    let release!: () => void;
+    const late = new Promise<void>(r => (release = r));
     await page.route(SESSIONS_URL, async route => {
-      if (route.request().method() !== 'POST') return route.continue();
+      if (route.request().method() !== 'POST') {
+        return route.continue();
+      }
       const response = await route.fetch();
-      await new Promise(r => setTimeout(r, 9000));
+      await late;
       await route.fulfill({ response });
     });
     await openLab(page);
@@ -459,6 +468,7 @@ test('start feedback: progress, a time-out with the log and Retry, and an unreac
     // The session's log so far (its last 40 lines: the X server's, or XFCE's once it talks).
     await expect(panel.locator('.jp-Desktops-log')).toHaveText(/vncext|xfce4-session|xfwm4/);
     await expect(panel.locator('.jp-Desktops-actions button')).toHaveText(['Retry']);
+    release();
     // The start still completes: the desktop appears.
     await waitForDesktop(page, panel);
     await page.unroute(SESSIONS_URL);
