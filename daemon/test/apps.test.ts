@@ -15,6 +15,7 @@ import {
   tmp,
   waitFor,
   waitForState,
+  windowTree,
   writeProfile,
   type ITestDaemon
 } from './helpers';
@@ -38,15 +39,7 @@ function windows(
   display: number,
   name: RegExp
 ): { w: number; h: number }[] {
-  const out = execFileSync('xwininfo', ['-root', '-tree'], {
-    env: {
-      ...process.env,
-      DISPLAY: `:${display}`,
-      XAUTHORITY: join(d.runtimeDir, id, 'Xauthority')
-    },
-    encoding: 'utf8'
-  });
-  return out
+  return windowTree(`:${display}`, join(d.runtimeDir, id, 'Xauthority'))
     .split('\n')
     .filter(l => name.test(l))
     .map(l => /(\d+)x(\d+)\+/.exec(l))

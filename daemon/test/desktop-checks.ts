@@ -3,11 +3,17 @@
 // whole (the desktop window, panel and window manager, each once and staying up), no screen
 // locker or power manager, no TCP or UDP listener, no secret in any argv or environment, and
 // nothing left once stopped.
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { expect } from 'vitest';
-import { listenersOf, processesOfSession, request, requireProgram, waitFor } from './helpers';
+import {
+  listenersOf,
+  processesOfSession,
+  request,
+  requireProgram,
+  waitFor,
+  windowTree
+} from './helpers';
 
 export interface IDesktop {
   profile: 'xfce' | 'mate';
@@ -72,19 +78,9 @@ function partsOf(id: string, parts: string[]): Map<string, number[]> {
 }
 
 /** The session's root window tree, read with its own DISPLAY and cookie. */
-function windowTree(id: string): string {
+function sessionWindows(id: string): string {
   const x = processesOfSession(id).find(p => p.env.has('DISPLAY') && p.env.has('XAUTHORITY'));
-  if (!x) {
-    return '';
-  }
-  return execFileSync('xwininfo', ['-root', '-tree'], {
-    encoding: 'utf8',
-    env: {
-      PATH: process.env.PATH,
-      DISPLAY: x.env.get('DISPLAY'),
-      XAUTHORITY: x.env.get('XAUTHORITY')
-    }
-  });
+  return x ? windowTree(x.env.get('DISPLAY')!, x.env.get('XAUTHORITY')!) : '';
 }
 
 /** Seconds since a process started (/proc/<pid>/stat field 22, in clock ticks). */
@@ -109,7 +105,7 @@ export async function checkDesktop(
     .json;
   expect(s.state).toBe('running');
   await waitFor(
-    () => d.desktopWindow.test(windowTree(s.id)),
+    () => d.desktopWindow.test(sessionWindows(s.id)),
     20000,
     `the ${d.profile} desktop window`
   );

@@ -447,6 +447,22 @@ export function xvncOf(id: string): ISessionProcess {
   return x;
 }
 
+/**
+ * A display's window tree (`xwininfo -root -tree`); "" when a window went while it was read
+ * (BadWindow, as a desktop starts), for the caller's waitFor to read it again.
+ */
+export function windowTree(display: string, xauthority: string): string {
+  try {
+    return execFileSync('xwininfo', ['-root', '-tree'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env.PATH, DISPLAY: display, XAUTHORITY: xauthority }
+    });
+  } catch {
+    return '';
+  }
+}
+
 /** Resolves with a child's exit code once it has exited. */
 export function exited(p: ChildProcess): Promise<number | null> {
   return new Promise(r =>
