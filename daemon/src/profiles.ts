@@ -204,12 +204,7 @@ export class ProfileStore {
   async list(): Promise<IResolvedProfile[]> {
     const { entries } = await this.load();
     const out = await Promise.all([...entries.values()].map(e => this._resolve(e)));
-    return out.sort(
-      (a, b) =>
-        a.profile.category.localeCompare(b.profile.category) ||
-        a.profile.rank - b.profile.rank ||
-        a.profile.title.localeCompare(b.profile.title)
-    );
+    return out.sort((a, b) => launcherOrder(a.profile, b.profile));
   }
 
   async get(id: string): Promise<IResolvedProfile | undefined> {

@@ -211,11 +211,13 @@ export const ErrorCode = Type.Union(
 
 /** The error code an HTTP status stands for, where the daemon has no more precise one. */
 export function errorCodeFor(status: number): ErrorCode {
-  const exact = (Object.keys(ERROR_STATUS) as ErrorCode[]).find(c => ERROR_STATUS[c] === status);
   if (status >= 500) {
     return 'internal';
   }
-  return exact ?? 'bad-request';
+  return (
+    (Object.keys(ERROR_STATUS) as ErrorCode[]).find(c => ERROR_STATUS[c] === status) ??
+    'bad-request'
+  );
 }
 
 export const ErrorBody = Type.Object({
