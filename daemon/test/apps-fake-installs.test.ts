@@ -2,7 +2,15 @@
 // xstartups against FAKE installs (test stand-ins that print their argv and environment, in
 // directories named FAKE, never in a user-facing path) to check detection, the exact argv and
 // environment each application would get, and how their failures reach the user.
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -36,6 +44,29 @@ function override(dir: string, id: string, command: string): void {
   builtin.xstartup = join(BUILTIN_PROFILES, builtin.xstartup);
   builtin.requires[0] = { ...builtin.requires[0], command, paths: [] };
   writeFileSync(join(dir, `${id}.json`), JSON.stringify(builtin));
+}
+
+/**
+ * A PATH like this process's, without the programs named: one directory of links to every
+ * other program on it (so a FAKE install can be tested with and without, say, fusermount,
+ * whatever this host has).
+ */
+function pathWithout(...names: string[]): string {
+  const dir = mkdtempSync(join(tmpdir(), 'desktops-FAKE-path-'));
+  for (const from of (process.env.PATH ?? '').split(':').filter(Boolean)) {
+    let entries: string[];
+    try {
+      entries = readdirSync(from);
+    } catch {
+      continue;
+    }
+    for (const name of entries) {
+      if (!names.includes(name) && !existsSync(join(dir, name))) {
+        symlinkSync(join(from, name), join(dir, name));
+      }
+    }
+  }
+  return dir;
 }
 
 async function endedOrLog(d: ITestDaemon, id: string, pattern: RegExp): Promise<string> {
@@ -86,10 +117,11 @@ describe('VAPOR, Panoply and MATLAB with FAKE installs', () => {
   afterAll(() => d?.close());
 
   it('VAPOR: an AppImage without usable FUSE is extracted and run, on software OpenGL', async () => {
+    // No fusermount on the desktop's PATH (inherited from the daemon's): FUSE is not usable.
+    process.env.PATH = pathWithout('fusermount', 'fusermount3');
     const r = await request(d.socket, 'POST', '/api/sessions', { profile: 'vapor' });
     expect(r.status).toBe(201);
     const log = await endedOrLog(d, r.json.id, /FAKE VAPOR3-FAKE-x86_64\.AppImage/);
-    // /dev/fuse exists here but no fusermount: not usable.
     expect(log).toContain('running the VAPOR AppImage by extracting it');
     expect(log).toMatch(/^APPIMAGE_EXTRACT_AND_RUN=1$/m);
     expect(log).toMatch(/^LIBGL_ALWAYS_SOFTWARE=1$/m);
