@@ -103,7 +103,7 @@ export async function checkDesktop(
 ): Promise<void> {
   const s = (await request(socket, 'POST', '/api/sessions', { profile: d.profile }, o.headers))
     .json;
-  expect(s.state).toBe('running');
+  expect(s.state, JSON.stringify(s)).toBe('running');
   await waitFor(
     () => d.desktopWindow.test(sessionWindows(s.id)),
     20000,
