@@ -53,7 +53,10 @@ fi
 
 if [ "$APT" = 1 ]; then
   step "Debian packages"
-  mapfile -t debs < <(grep -v -e '^#' -e '^$' "$HERE/debian-packages.txt")
+  # One package a line; "# ..." is a comment. --env-only leaves out the "server-only" ones.
+  skip='^$'
+  [ "$SYSTEM" = 1 ] || skip='# server-only'
+  mapfile -t debs < <(grep -v -e "$skip" "$HERE/debian-packages.txt" | sed -e 's/[[:space:]]*#.*//' -e '/^$/d')
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${debs[@]}" >/dev/null
 fi
@@ -76,7 +79,9 @@ if ! "${PIP[@]}" install -q --upgrade "${PACKAGES[@]}"; then
 fi
 # systemd's spawner (per-user limits) for the hub, which runs Debian's Python: beside the
 # environment, not in it. Not every package index has it; the hub works without it.
-if "${PIP[@]}" install -q --upgrade --no-deps --target "$PREFIX/hub-lib" jupyterhub-systemdspawner; then
+if [ "$SYSTEM" = 0 ]; then
+  : # no hub here
+elif "${PIP[@]}" install -q --upgrade --no-deps --target "$PREFIX/hub-lib" jupyterhub-systemdspawner; then
   echo "jupyterhub-systemdspawner: in $PREFIX/hub-lib (per-user limits where systemd runs)"
 else
   echo "jupyterhub-systemdspawner is not on this package index: the hub's own unit limits all users together"

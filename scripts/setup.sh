@@ -7,13 +7,16 @@ cd "$(dirname "$0")/.."
 export PIP_RETRIES="${PIP_RETRIES:-0}" PIP_DISABLE_PIP_VERSION_CHECK=1 DEBIAN_FRONTEND=noninteractive
 
 # What a server needs (deploy/debian-packages.txt, the one list), and the tools the tests use:
-# the apps and lockers the desktop tests start or keep out, Chromium, shellcheck, and Debian's
-# own tornado (the doctor is tested against it).
-mapfile -t APT_PACKAGES < <(grep -v -e '^#' -e '^$' deploy/debian-packages.txt)
+# the apps and lockers the desktop tests start or keep out, Chromium, shellcheck, Debian's
+# own tornado (the doctor is tested against it), and podman with runc and debootstrap (the
+# image tests build and run the single-user image; runc and the network plugins are named, or
+# apt would pick crun, which this host's cgroups refuse).
+mapfile -t APT_PACKAGES < <(sed -e 's/[[:space:]]*#.*//' -e '/^$/d' deploy/debian-packages.txt)
 APT_PACKAGES+=(
   tigervnc-tools netcdf-bin ncview xclip
   mate-screensaver mate-power-manager xfce4-power-manager light-locker
   chromium shellcheck python3-tornado openssl
+  podman runc containernetworking-plugins debootstrap
 )
 
 step() { printf '\n==> %s\n' "$*"; }
@@ -107,19 +110,7 @@ if [ "${1:-}" != "--no-wheel" ]; then
   # are installed as the wheel declares them, and the README's nginx route stands in for it.
   if ! .venv/bin/pip install -q build/wheel/*.whl 2>/dev/null; then
     echo "jupyter-server-proxy is not on this machine's package index: using the nginx route"
-    mapfile -t requirements < <(.venv/bin/python - build/wheel/*.whl <<'PY'
-import sys, zipfile
-from email.parser import HeaderParser
-from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
-
-with zipfile.ZipFile(sys.argv[1]) as wheel:
-    metadata = next(n for n in wheel.namelist() if n.endswith(".dist-info/METADATA"))
-    for spec in HeaderParser().parsestr(wheel.read(metadata).decode()).get_all("Requires-Dist") or []:
-        if canonicalize_name(Requirement(spec).name) != "jupyter-server-proxy":
-            print(spec)
-PY
-    )
+    mapfile -t requirements < <(.venv/bin/python scripts/wheel_requirements.py build/wheel/*.whl --without jupyter-server-proxy)
     .venv/bin/pip install -q "${requirements[@]}"
   fi
   # Same version number, new build: always replace the installed copy.
