@@ -9,7 +9,13 @@ import { findProgram, type ProfileStore } from './profiles.js';
 import { prepareRuntimeDir } from './runtime.js';
 import { checkGl, type IGlInfo } from './sessions/gl.js';
 import { endGroups } from './sessions/procs.js';
-import { removeDisplayFiles, startXvnc, type IXServer } from './sessions/xvnc.js';
+import {
+  checkSocketDir,
+  removeDisplayFiles,
+  startXvnc,
+  X11_SOCKET_DIR,
+  type IXServer
+} from './sessions/xvnc.js';
 
 export interface IDoctorReport {
   lines: string[];
@@ -96,6 +102,14 @@ export async function doctor(o: {
   if (!xvnc) {
     ok = false;
   }
+  let sockets = true;
+  try {
+    await checkSocketDir();
+    lines.push(`X sockets: ${X11_SOCKET_DIR}: ok`);
+  } catch (err) {
+    lines.push(`X sockets: problem: ${(err as Error).message}`);
+    ok = sockets = false;
+  }
   try {
     const own = await prepareRuntimeDir({ ...o });
     await rm(own, { recursive: true, force: true });
@@ -121,10 +135,13 @@ export async function doctor(o: {
   }
 
   const glxinfo = await findProgram('glxinfo');
-  if (!xvnc || !glxinfo) {
-    lines.push(
-      `OpenGL: not checked (${!glxinfo ? 'glxinfo is missing; Debian: mesa-utils' : 'no Xtigervnc'})`
-    );
+  if (!xvnc || !glxinfo || !sockets) {
+    const why = !glxinfo
+      ? 'glxinfo is missing; Debian: mesa-utils'
+      : !xvnc
+        ? 'no Xtigervnc'
+        : 'no X server can start here (X sockets, above)';
+    lines.push(`OpenGL: not checked (${why})`);
   } else {
     try {
       const gl = await probeGl(xvnc, glxinfo);

@@ -488,7 +488,7 @@ export class SessionManager extends EventEmitter {
 
   /** The desktop's environment: nothing of Jupyter's, its tokens least of all. */
   private _env(id: string): Record<string, string> {
-    const u = userInfo();
+    const u = account();
     const env: Record<string, string> = {
       HOME: process.env.HOME || u.homedir,
       USER: u.username,
@@ -560,4 +560,21 @@ export class SessionManager extends EventEmitter {
 /** "a, b or c" */
 function orList(items: string[]): string {
   return items.length > 1 ? `${items.slice(0, -1).join(', ')} or ${items.at(-1)}` : items.join('');
+}
+
+/**
+ * This user's name, home and shell. A container may run as an arbitrary uid that has no entry
+ * in /etc/passwd (OpenShift does): then the environment's, as a login would have set them.
+ */
+function account(): { username: string; homedir: string; shell: string | null } {
+  try {
+    return userInfo();
+  } catch {
+    const uid = process.getuid ? process.getuid() : -1;
+    return {
+      username: process.env.USER || process.env.LOGNAME || String(uid),
+      homedir: process.env.HOME || '/',
+      shell: process.env.SHELL || null
+    };
+  }
 }

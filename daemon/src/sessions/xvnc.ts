@@ -3,7 +3,8 @@
 // the files it leaves in /tmp when killed.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { lstat, readFile, unlink, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, lstat, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -141,12 +142,54 @@ export interface IXServer {
   rfbSocket: string;
 }
 
+/** Where every X server makes its socket; Xtigervnc cannot start without it. */
+export const X11_SOCKET_DIR = '/tmp/.X11-unix';
+
+/**
+ * Says in a sentence why this user's X server could not make its socket, before one is
+ * started: a /tmp that cannot be written (a read-only container without a /tmp of its own), or
+ * a socket directory someone else made without the mode X servers give it (1777).
+ */
+export async function checkSocketDir(dir = X11_SOCKET_DIR): Promise<void> {
+  const uid = process.getuid ? process.getuid() : -1;
+  const st = await stat(dir).catch(() => undefined);
+  const parent = dir.slice(0, dir.lastIndexOf('/')) || '/';
+  if (!st) {
+    if (
+      !(await access(parent, constants.W_OK | constants.X_OK).then(
+        () => true,
+        () => false
+      ))
+    ) {
+      throw new Error(
+        `X servers make their sockets in ${dir}, and ${parent} cannot be written here ` +
+          `(a read-only file system?): give this server a writable ${parent}, e.g. a tmpfs or an emptyDir`
+      );
+    }
+    return;
+  }
+  if (
+    !st.isDirectory() ||
+    !(await access(dir, constants.W_OK | constants.X_OK).then(
+      () => true,
+      () => false
+    ))
+  ) {
+    const mode = (st.mode & 0o7777).toString(8).padStart(4, '0');
+    throw new Error(
+      `X servers make their sockets in ${dir}, which this user (uid ${uid}) cannot write ` +
+        `(owner uid ${st.uid}, mode ${mode}): it must be a directory with mode 1777, as X servers make it`
+    );
+  }
+}
+
 /**
  * Starts Xtigervnc in a process group of its own (end it with signalGroup), with a fresh
  * cookie, on a unix RFB socket in `dir`. The child is returned at once, so that a caller can
  * end it whatever happens next.
  */
 export async function startXvnc(o: IStartXvncOptions): Promise<IXServer> {
+  await checkSocketDir();
   const authFile = join(o.dir, 'Xauthority');
   const rfbSocket = join(o.dir, 'rfb.sock');
   await writeXauthority(authFile);
