@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The test command (README, .ci/run): sets everything up, then runs the linters, the unit and
 # integration tests (vitest, real Xtigervnc), the pip package's tests (pytest), the browser
-# tests (Playwright, real JupyterLab and Chromium) and the multi-user ones (the deploy/ stack:
-# JupyterHub, PAM users, nginx with TLS). A skipped test counts as failed:
-# nothing is skipped quietly. Ends with one "N passed, N failed" line.
+# tests (Playwright, real JupyterLab and Chromium), the multi-user ones (the deploy/ stack:
+# JupyterHub, PAM users, nginx with TLS) and the single-user image's (built and run with
+# podman). A skipped test counts as failed: nothing is skipped quietly. Ends with one
+# "N passed, N failed" line.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 export PIP_RETRIES="${PIP_RETRIES:-0}"
@@ -66,19 +67,21 @@ PY
 passed=$((passed + p))
 failed=$((failed + f))
 
-printf '\n==> playwright (JupyterLab + Chromium)\n'
-rm -f ui-tests/test-results/results.json
-(cd ui-tests && npx playwright test)
-read -r p f < <(count_json ui-tests/test-results/results.json '"%d %d" % (d["stats"]["expected"], d["stats"]["unexpected"] + d["stats"]["flaky"] + d["stats"]["skipped"] + (0 if d["stats"]["expected"] else 1))')
-passed=$((passed + p))
-failed=$((failed + f))
-
-printf '\n==> playwright on JupyterHub (deploy/: PAM users, nginx with TLS, Chromium over HTTPS)\n'
-rm -f ui-tests/test-results/hub-results.json
-(cd ui-tests && npx playwright test -c playwright.hub.config.ts)
-read -r p f < <(count_json ui-tests/test-results/hub-results.json '"%d %d" % (d["stats"]["expected"], d["stats"]["unexpected"] + d["stats"]["flaky"] + d["stats"]["skipped"] + (0 if d["stats"]["expected"] else 1))')
-passed=$((passed + p))
-failed=$((failed + f))
+playwright() { # title, results file (under ui-tests/), playwright options...
+  printf '\n==> %s\n' "$1"
+  local results="ui-tests/$2"
+  shift 2
+  rm -f "$results"
+  (cd ui-tests && npx playwright test "$@")
+  read -r p f < <(count_json "$results" '"%d %d" % (d["stats"]["expected"], d["stats"]["unexpected"] + d["stats"]["flaky"] + d["stats"]["skipped"] + (0 if d["stats"]["expected"] else 1))')
+  passed=$((passed + p))
+  failed=$((failed + f))
+}
+playwright "playwright (JupyterLab + Chromium)" test-results/results.json
+playwright "playwright on JupyterHub (deploy/: PAM users, nginx with TLS, Chromium over HTTPS)" \
+  test-results/hub-results.json -c playwright.hub.config.ts
+playwright "playwright in the single-user image (deploy/image: built and run with podman)" \
+  test-results/image-results.json -c playwright.image.config.ts
 
 echo
 echo "$passed passed, $failed failed"

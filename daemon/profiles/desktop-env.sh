@@ -21,3 +21,33 @@ session_bus() {
   echo "jupyter-desktops: no /usr/share/dbus-1/session.conf: screen lockers that D-Bus starts on demand are not masked" >&2
   exec dbus-launch --exit-with-session "$@"
 }
+
+# A container may run its user as an arbitrary uid with no entry in /etc/passwd (OpenShift
+# does): D-Bus, which both desktops need, then refuses to run. nss_wrapper (Debian:
+# libnss-wrapper) gives the session an entry of its own, in the session's private directory
+# (beside its cookie file, removed with it); without it, the tab says why.
+if ! id -un >/dev/null 2>&1; then
+  nss_wrapper=
+  for lib in /usr/lib/*/libnss_wrapper.so /usr/lib/libnss_wrapper.so; do
+    if [ -r "$lib" ]; then
+      nss_wrapper=$lib
+      break
+    fi
+  done
+  if [ -z "$nss_wrapper" ] || [ -z "${XAUTHORITY:-}" ]; then
+    echo "jupyter-desktops: error: this user (uid $(id -u)) has no entry in /etc/passwd, and D-Bus, which the desktops need, does not run without one: run the server as a user the system knows, or install nss_wrapper (Debian: libnss-wrapper), which gives each desktop an entry of its own" >&2
+    exit 1
+  fi
+  name=${USER:-user}
+  if getent passwd "$name" >/dev/null 2>&1; then
+    name="user$(id -u)" # the image's own name belongs to another uid
+  fi
+  NSS_WRAPPER_PASSWD="$(dirname -- "$XAUTHORITY")/passwd"
+  cat /etc/passwd >"$NSS_WRAPPER_PASSWD"
+  printf '%s:x:%s:%s:%s:%s:%s\n' "$name" "$(id -u)" "$(id -g)" "$name" "${HOME:-/}" "${SHELL:-/bin/sh}" >>"$NSS_WRAPPER_PASSWD"
+  NSS_WRAPPER_GROUP=/etc/group
+  LD_PRELOAD="$nss_wrapper${LD_PRELOAD:+ $LD_PRELOAD}"
+  USER=$name
+  LOGNAME=$name
+  export NSS_WRAPPER_PASSWD NSS_WRAPPER_GROUP LD_PRELOAD USER LOGNAME
+fi

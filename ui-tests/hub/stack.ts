@@ -18,6 +18,7 @@ import {
 } from 'node:fs';
 import { request } from 'node:https';
 import { join, resolve } from 'node:path';
+import { authLocation, passOn } from '../standin-nginx';
 
 export const ROOT = resolve(__dirname, '..', '..');
 /** The hub's environment; kept between local runs (install.sh upgrades it in place). */
@@ -138,25 +139,9 @@ function nginxSite(standIn: boolean): string {
         if ($desktops_raw_user != $desktops_user) { return 404; }
         auth_request /_desktops_auth;
         proxy_pass http://unix:${SOCKETS}/$desktops_user.sock:/$desktops_path$is_args$args;
-        proxy_http_version 1.1;
-        proxy_set_header Host $http_host;
-        proxy_set_header Upgrade $http_upgrade;
-        proxy_set_header Connection $connection_upgrade;
-        proxy_buffering off;
-        proxy_read_timeout 1h;
+${passOn('        ')}
     }
-    location = /_desktops_auth {
-        internal;
-        proxy_pass http://127.0.0.1:${PORTS.hub}/user/$desktops_raw_user/api/me;
-        proxy_pass_request_body off;
-        proxy_set_header Content-Length "";
-        proxy_set_header Host $http_host;
-        proxy_set_header Upgrade "";
-        proxy_set_header Connection "";
-        # The question is whose cookie this is; the desktops service checks Origin itself
-        # (Jupyter's own check here would turn a mismatch into nginx's bare 500).
-        proxy_set_header Origin "";
-    }
+${authLocation(`http://127.0.0.1:${PORTS.hub}/user/$desktops_raw_user/api/me`)}
 `;
     const at = site.lastIndexOf('    location / {');
     site = site.slice(0, at) + route.trimStart() + '\n    ' + site.slice(at).trimStart();

@@ -204,10 +204,13 @@ let workspaces = 0;
  * Opens Lab in a workspace of its own, so that no test inherits another's layout; a reload
  * stays in it (the layout restorer's test relies on that).
  */
-export async function openLab(page: Page, base = stack().base): Promise<void> {
-  const s = stack();
+export async function openLab(
+  page: Page,
+  base = stack().base,
+  token = stack().token
+): Promise<void> {
   const name = `t${process.pid}-${Date.now()}-${++workspaces}`;
-  await page.goto(`${base}lab/workspaces/${name}?token=${s.token}`);
+  await page.goto(`${base}lab/workspaces/${name}?token=${token}`);
   await page
     .locator('.jp-Launcher-section', {
       has: page.locator('.jp-Launcher-sectionTitle', { hasText: /^Desktops$/ })

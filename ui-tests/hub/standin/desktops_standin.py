@@ -23,7 +23,10 @@ def _jupyter_server_extension_points():
 
 
 def _load_jupyter_server_extension(serverapp) -> None:
-    user = pwd.getpwuid(os.getuid()).pw_name
+    try:
+        user = pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:  # an arbitrary uid without a passwd entry (a container): its USER
+        user = os.environ.get("USER") or str(os.getuid())
     sock = os.path.join(os.environ["DESKTOPS_STANDIN_SOCKETS"], f"{user}.sock")
     # As jupyter-server-proxy: the server's environment, minus nothing (it passes it all).
     proc = subprocess.Popen(service_argv(sock), cwd=serverapp.root_dir)
