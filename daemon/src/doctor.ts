@@ -1,9 +1,9 @@
 // `--doctor`: what an admin needs to know before users click: Node, Xtigervnc, the runtime
 // directory, every profile's availability, and the OpenGL a desktop offers (checked on a
 // short-lived Xtigervnc, exactly as a session would get it).
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { findProgram, type ProfileStore } from './profiles.js';
 import { prepareRuntimeDir } from './runtime.js';
@@ -74,6 +74,44 @@ export function nodeMeets(version: string, need: [number, number]): boolean {
   return major > need[0] || (major === need[0] && minor >= need[1]);
 }
 
+/** nss_wrapper's library, where Debian puts it (/usr/lib/<triplet>/), or undefined. */
+export function findNssWrapper(lib = '/usr/lib'): string | undefined {
+  const dirs = [
+    lib,
+    ...readdirSync(lib)
+      .filter(d => d.includes('-linux-'))
+      .map(d => join(lib, d))
+  ];
+  return dirs.map(d => join(d, 'libnss_wrapper.so')).find(f => existsSync(f));
+}
+
+/**
+ * A uid without a passwd entry (a container run as an arbitrary uid): D-Bus, which the desktops
+ * need, refuses to run, unless desktop-env.sh gives each desktop an entry with nss_wrapper.
+ * Undefined where the user has an entry.
+ */
+export function passwdProblem(): { ok: boolean; line: string } | undefined {
+  try {
+    userInfo();
+    return undefined;
+  } catch {
+    const uid = process.getuid ? process.getuid() : -1;
+    const lib = findNssWrapper();
+    return lib
+      ? {
+          ok: true,
+          line: `User: uid ${uid} has no entry in /etc/passwd: each desktop gets one from nss_wrapper (${lib})`
+        }
+      : {
+          ok: false,
+          line:
+            `User: problem: uid ${uid} has no entry in /etc/passwd, and D-Bus, which the desktops need, ` +
+            'does not run without one: run the server as a user the system knows, or install ' +
+            'nss_wrapper (Debian: libnss-wrapper), which gives each desktop an entry of its own'
+        };
+  }
+}
+
 export async function doctor(o: {
   profiles: ProfileStore;
   xvnc: string;
@@ -101,6 +139,11 @@ export async function doctor(o: {
   );
   if (!xvnc) {
     ok = false;
+  }
+  const passwd = passwdProblem();
+  if (passwd) {
+    lines.push(passwd.line);
+    ok &&= passwd.ok;
   }
   let sockets = true;
   try {

@@ -264,6 +264,9 @@ test.describe.serial('the single-user image (podman)', () => {
     await inContainer('desktops-anyuid', opts, async c => {
       expect(c.exec(['id', '-u']).trim()).toBe(String(uid));
       expect(tryExec(c, ['getent', 'passwd', String(uid)])).toBe('');
+      expect(tryExec(c, ['jupyter', 'desktops', 'doctor'])).toContain(
+        `User: uid ${uid} has no entry in /etc/passwd: each desktop gets one from nss_wrapper`
+      );
       await desktopRoundTrip(page, request, c, 'XFCE', 'xfce4-terminal');
     });
   });
