@@ -13,7 +13,8 @@
 #   --destdir DIR put the configuration, units and nginx site under DIR instead of / (as
 #                 DESTDIR does for `make install`), and start nothing: for checks and tests
 #   --no-apt      the Debian packages are installed already
-#   --env-only    only the Python environment (a container image runs no hub and no nginx)
+#   --env-only    the desktops and the Python environment only: no hub configuration, units,
+#                 nginx site or server-only package (a container image runs no hub and no nginx)
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 PREFIX=/opt/jupyterhub

@@ -105,7 +105,7 @@ async function desktopRoundTrip(
   const drawn = (Date.now() - clicked) / 1000;
   await settledPicture(page, tab.panel);
   const settled = (Date.now() - clicked) / 1000;
-  await page.screenshot({ path: join(RESULTS, `${title.toLowerCase()}.png`) });
+  await page.screenshot({ path: join(RESULTS, `${c.name}.png`) });
 
   const running = (await sessions(request, c)).filter(s => s.state === 'running');
   expect(running.map(s => s.profile)).toEqual([title.toLowerCase()]);

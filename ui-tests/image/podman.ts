@@ -120,9 +120,8 @@ export interface IContainer {
   /** JupyterLab's base URL as the browser reaches it (with a trailing slash). */
   base: string;
   token: string;
-  route: 'jupyter-server-proxy' | 'nginx stand-in (TEST)';
   /** Runs argv inside the container, as its user; returns the output. */
-  exec(argv: string[], opts?: { env?: Record<string, string> }): string;
+  exec(argv: string[]): string;
   /** Every process in the container: pid, uid and command line. */
   processes(): { pid: number; uid: number; cmd: string }[];
   /** The container's log (JupyterLab's and the desktops service's). */
@@ -220,14 +219,7 @@ export async function runContainer(name: string, opts: IRunOptions = {}): Promis
     name,
     base: `http://127.0.0.1:${jupyterPort}/`,
     token,
-    route: standIn ? 'nginx stand-in (TEST)' : 'jupyter-server-proxy',
-    exec: (argv, o = {}) =>
-      podman([
-        'exec',
-        ...Object.entries(o.env ?? {}).flatMap(([k, v]) => ['--env', `${k}=${v}`]),
-        name,
-        ...argv
-      ]),
+    exec: argv => podman(['exec', name, ...argv]),
     processes: () =>
       podman(['exec', name, 'ps', '-e', '--no-headers', '-o', 'pid=,uid=,args='])
         .split('\n')
@@ -250,12 +242,30 @@ export async function runContainer(name: string, opts: IRunOptions = {}): Promis
     }
   };
 
+  try {
+    await ready(container, standIn, jupyterPort, procs);
+  } catch (e) {
+    await container.stop();
+    throw e;
+  }
+  return container;
+}
+
+/** Waits for the container's JupyterLab, then puts the stand-in route in front where needed. */
+async function ready(
+  container: IContainer,
+  standIn: boolean,
+  jupyterPort: number,
+  procs: ChildProcess[]
+): Promise<void> {
+  const { name, token } = container;
+  const dir = join(STATE, name);
   await until(
     `JupyterLab in container ${name} never answered on ${container.base}`,
     async () =>
       (await status(`${container.base}api/status?token=${token}`)) === 200 ? true : undefined,
     120_000,
-    () => logs().split('\n').slice(-40).join('\n')
+    () => container.logs().split('\n').slice(-40).join('\n')
   );
 
   if (standIn) {
@@ -276,7 +286,6 @@ export async function runContainer(name: string, opts: IRunOptions = {}): Promis
           : ''
     );
   }
-  return container;
 }
 
 /** TEST STAND-IN for jupyter-server-proxy: the README's nginx route, for one container. */
