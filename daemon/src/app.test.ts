@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Compile } from 'typebox/compile';
+import { StartSessionBody } from '@jupyterlab-desktops/protocol';
 import { startDaemon, tmp, writeProfile, type ITestDaemon } from '../test/helpers';
 import { stripMount } from './app';
+
+const checkStart = Compile(StartSessionBody);
 
 describe('stripMount', () => {
   it.each([
@@ -99,6 +103,52 @@ describe('the HTTP API (app.inject)', () => {
     expect(r.json().error.code).toBe('bad-request');
     expect(r.json().error.message).toMatch(/additional propert/i);
     expect(d.sessions.list()).toEqual([]);
+  });
+
+  // Each body the protocol's schema refuses (packages/protocol's own tests name most of them),
+  // refused by the server too, not coerced into one it accepts: "1024" is no width.
+  it.each([
+    ['a field the protocol does not know', { profile: 'test-min', command: 'xterm' }],
+    ['width as a string', { profile: 'test-min', width: '1024' }],
+    ['height as a string', { profile: 'test-min', height: '768' }],
+    ['width as a one-item array', { profile: 'test-min', width: [1024] }],
+    ['profile as a number', { profile: 123 }],
+    ['profile as a boolean', { profile: true }],
+    ['replace as a string', { profile: 'test-min', replace: 'false' }],
+    ['replace as a number', { profile: 'test-min', replace: 0 }],
+    ['replace as null', { profile: 'test-min', replace: null }],
+    ['width as null', { profile: 'test-min', width: null }],
+    ['open as null', { profile: 'test-min', open: null }],
+    ['profile as null', { profile: null }],
+    ['an array where the body object belongs', [{ profile: 'test-min' }]],
+    ['an empty array', []],
+    ['null for the whole body', null],
+    ['a string for the whole body', 'test-min'],
+    ['a number for the whole body', 1]
+  ])('refuses %s with 400 bad-request, as the schema does, starting nothing', async (_, body) => {
+    expect(checkStart.Check(body)).toBe(false);
+    const r = await d.app.inject({
+      method: 'POST',
+      url: '/api/sessions',
+      headers: { ...auth, 'content-type': 'application/json' },
+      payload: JSON.stringify(body)
+    });
+    expect(r.statusCode).toBe(400);
+    expect(r.json()).toEqual({ error: { code: 'bad-request', message: expect.any(String) } });
+    expect(d.sessions.list()).toEqual([]);
+  });
+
+  it('refuses a session id that is not one in the path, on every route that takes one', async () => {
+    for (const [method, url] of [
+      ['GET', '/api/sessions/123'],
+      ['DELETE', '/api/sessions/true'],
+      ['GET', '/api/sessions/null/log'],
+      ['GET', '/api/profiles/XFCE/icon']
+    ] as const) {
+      const r = await d.app.inject({ method, url, headers: auth });
+      expect(r.statusCode, `${method} ${url}`).toBe(400);
+      expect(r.json().error.code).toBe('bad-request');
+    }
   });
 
   it('refuses "open" for a profile that declares no file types, starting nothing', async () => {

@@ -96,9 +96,12 @@ export async function buildApp(o: IAppOptions): Promise<FastifyInstance> {
         : { level: 'info', serializers, ...(o.logger as object) },
     rewriteUrl: req => stripMount(req.url ?? '/'),
     bodyLimit: BODY_LIMIT,
-    // Fastify's default drops properties a schema does not know; a request with one is
-    // refused instead (a misspelt `replace` must not start a desktop that replaces another).
-    ajv: { customOptions: { removeAdditional: false } },
+    // Fastify's defaults drop properties a schema does not know and coerce types ("1024" to
+    // 1024, null to false, 123 to "123"): the server would then accept what the protocol's
+    // schema refuses. Here a request with an unknown field or a wrong type is refused instead
+    // (a misspelt `replace` must not start a desktop that replaces another, nor `"replace":
+    // null` mean false).
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
     return503OnClosing: true,
     // Shutdown must not wait on a client that keeps its connection open.
     forceCloseConnections: true

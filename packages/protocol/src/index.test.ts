@@ -1,15 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { Compile } from 'typebox/compile';
+import * as protocol from './index';
 import {
   ERROR_STATUS,
   errorCodeFor,
   ErrorBody,
   GEOMETRY,
+  Health,
   isLive,
   ProfileFile,
+  ProfileParams,
   ROUTES,
   routePath,
   Session,
+  SessionParams,
   StartSessionBody
 } from './index';
 
@@ -135,5 +139,50 @@ describe('isLive', () => {
         isLive({ state: state as never })
       )
     ).toEqual(['starting', 'running']);
+  });
+});
+
+/** Every object schema inside `schema`, with the path that leads to it. */
+function objectSchemas(schema: unknown, path: string): Array<[string, Record<string, unknown>]> {
+  if (!schema || typeof schema !== 'object') {
+    return [];
+  }
+  const s = schema as Record<string, unknown>;
+  const here: Array<[string, Record<string, unknown>]> = s.type === 'object' ? [[path, s]] : [];
+  return [
+    ...here,
+    ...Object.entries(s).flatMap(([k, v]) =>
+      Array.isArray(v)
+        ? v.flatMap((item, i) => objectSchemas(item, `${path}.${k}[${i}]`))
+        : objectSchemas(v, `${path}.${k}`)
+    )
+  ];
+}
+
+describe('every object schema', () => {
+  // The daemon validates requests with these schemas: an object that allows unknown
+  // properties lets a misspelt or smuggled field through unseen.
+  it('refuses properties it does not name', () => {
+    const loose = Object.entries(protocol)
+      .flatMap(([name, value]) => objectSchemas(value, name))
+      .filter(([, o]) => o.additionalProperties !== false)
+      .map(([path]) => path);
+    expect(loose).toEqual([]);
+  });
+
+  it('refuses an extra field in route parameters, a session and the health answer', () => {
+    expect(Compile(SessionParams).Check({ id: 'AAAAAAAAAAAAAAAA', x: 1 })).toBe(false);
+    expect(Compile(ProfileParams).Check({ id: 'xfce', x: 1 })).toBe(false);
+    const health = { ok: true, version: '1.0.0', sessions: 0 };
+    expect(Compile(Health).Check(health)).toBe(true);
+    expect(Compile(Health).Check({ ...health, token: 'x' })).toBe(false);
+  });
+
+  it('refuses the wrong type rather than reading it as the right one', () => {
+    expect(start.Check({ profile: 'xfce', width: '1024' })).toBe(false);
+    expect(start.Check({ profile: 123 })).toBe(false);
+    expect(start.Check({ profile: 'xfce', replace: null })).toBe(false);
+    expect(start.Check({ profile: 'xfce', replace: 'false' })).toBe(false);
+    expect(start.Check([{ profile: 'xfce' }])).toBe(false);
   });
 });

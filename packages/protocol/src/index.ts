@@ -2,6 +2,13 @@
 // route's parameters and every limit both ends must agree on. Types are derived, never re-typed.
 import Type from 'typebox';
 
+/**
+ * Every object in the protocol names all its properties: the daemon validates requests with
+ * these schemas, and an object open to unknown ones would let a misspelt or smuggled field
+ * through unseen (index.test.ts checks that none is left open).
+ */
+const STRICT = { additionalProperties: false } as const;
+
 /** Profile ids name files and CSS classes: keep them to a small, safe alphabet. */
 export const PROFILE_ID_PATTERN = '^[a-z0-9][a-z0-9_-]{0,63}$';
 /** Session ids are 16 random url-safe base64 characters. */
@@ -13,6 +20,12 @@ export const GEOMETRY = {
   minHeight: 200,
   maxWidth: 7680,
   maxHeight: 4320,
+  /**
+   * The site maximum unless an admin sets one (c.Desktops.max_geometry): a 4K screen. The X
+   * server's memory grows with it (about 130 MB at 3840x2160, 320 MB at 7680x4320).
+   */
+  defaultMaxWidth: 3840,
+  defaultMaxHeight: 2160,
   defaultWidth: 1280,
   defaultHeight: 800
 } as const;
@@ -36,7 +49,7 @@ export const Requirement = Type.Object(
     /** Human name used in the reason shown when missing ("NCAR VAPOR"). */
     name: Type.Optional(Type.String({ maxLength: 200 }))
   },
-  { additionalProperties: false }
+  STRICT
 );
 
 /** A profile file as an admin writes it (desktops/<id>.json). */
@@ -71,27 +84,30 @@ export const ProfileFile = Type.Object(
     /** Set false to hide a built-in profile. */
     enabled: Type.Optional(Type.Boolean())
   },
-  { additionalProperties: false }
+  STRICT
 );
 
 /** A profile as the daemon reports it. */
-export const Profile = Type.Object({
-  id: ProfileId,
-  title: Type.String(),
-  description: Type.String(),
-  category: Type.String(),
-  kind: ProfileKind,
-  rank: Type.Integer(),
-  /** Path of the icon under the API (`api/profiles/<id>/icon`), absent when none. */
-  icon: Type.Optional(Type.String()),
-  fileTypes: Type.Array(Type.String()),
-  /** Set when the application cannot start without a file ("Open in"). */
-  fileRequired: Type.Optional(Type.Boolean()),
-  available: Type.Boolean(),
-  unavailableReason: Type.Optional(Type.String())
-});
+export const Profile = Type.Object(
+  {
+    id: ProfileId,
+    title: Type.String(),
+    description: Type.String(),
+    category: Type.String(),
+    kind: ProfileKind,
+    rank: Type.Integer(),
+    /** Path of the icon under the API (`api/profiles/<id>/icon`), absent when none. */
+    icon: Type.Optional(Type.String()),
+    fileTypes: Type.Array(Type.String()),
+    /** Set when the application cannot start without a file ("Open in"). */
+    fileRequired: Type.Optional(Type.Boolean()),
+    available: Type.Boolean(),
+    unavailableReason: Type.Optional(Type.String())
+  },
+  STRICT
+);
 
-export const ProfileList = Type.Object({ profiles: Type.Array(Profile) });
+export const ProfileList = Type.Object({ profiles: Type.Array(Profile) }, STRICT);
 
 /**
  * Whether a file name has one of a profile's `fileTypes` (".nc"; compared without case). The
@@ -116,39 +132,45 @@ export function isLive(s: { state: SessionState }): boolean {
 }
 
 /** Why a session ended. `replaced` names the session that took its place. */
-export const ExitReason = Type.Object({
-  code: Type.Union([
-    Type.Literal('stopped'),
-    Type.Literal('replaced'),
-    Type.Literal('xstartup-exited'),
-    Type.Literal('xserver-exited'),
-    Type.Literal('start-failed'),
-    Type.Literal('idle'),
-    Type.Literal('daemon-shutdown')
-  ]),
-  message: Type.String(),
-  replacedBy: Type.Optional(
-    Type.Object({ session: SessionId, profile: ProfileId, title: Type.String() })
-  )
-});
+export const ExitReason = Type.Object(
+  {
+    code: Type.Union([
+      Type.Literal('stopped'),
+      Type.Literal('replaced'),
+      Type.Literal('xstartup-exited'),
+      Type.Literal('xserver-exited'),
+      Type.Literal('start-failed'),
+      Type.Literal('idle'),
+      Type.Literal('daemon-shutdown')
+    ]),
+    message: Type.String(),
+    replacedBy: Type.Optional(
+      Type.Object({ session: SessionId, profile: ProfileId, title: Type.String() }, STRICT)
+    )
+  },
+  STRICT
+);
 
-export const Session = Type.Object({
-  id: SessionId,
-  profile: ProfileId,
-  title: Type.String(),
-  state: SessionState,
-  width: Type.Integer(),
-  height: Type.Integer(),
-  startedAt: Type.String({ format: 'date-time' }),
-  /** The file the application was given ("Open in"), relative to the Jupyter root. */
-  open: Type.Optional(Type.String()),
-  endedAt: Type.Optional(Type.String({ format: 'date-time' })),
-  exit: Type.Optional(ExitReason),
-  /** Why the last attempt to open the desktop's stream failed before reaching it, if it did. */
-  connectProblem: Type.Optional(Type.String())
-});
+export const Session = Type.Object(
+  {
+    id: SessionId,
+    profile: ProfileId,
+    title: Type.String(),
+    state: SessionState,
+    width: Type.Integer(),
+    height: Type.Integer(),
+    startedAt: Type.String({ format: 'date-time' }),
+    /** The file the application was given ("Open in"), relative to the Jupyter root. */
+    open: Type.Optional(Type.String()),
+    endedAt: Type.Optional(Type.String({ format: 'date-time' })),
+    exit: Type.Optional(ExitReason),
+    /** Why the last attempt to open the desktop's stream failed before reaching it, if it did. */
+    connectProblem: Type.Optional(Type.String())
+  },
+  STRICT
+);
 
-export const SessionList = Type.Object({ sessions: Type.Array(Session) });
+export const SessionList = Type.Object({ sessions: Type.Array(Session) }, STRICT);
 
 export const StartSessionBody = Type.Object(
   {
@@ -168,18 +190,21 @@ export const StartSessionBody = Type.Object(
      */
     open: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 }))
   },
-  { additionalProperties: false }
+  STRICT
 );
 
-export const SessionParams = Type.Object({ id: SessionId });
-export const ProfileParams = Type.Object({ id: ProfileId });
+export const SessionParams = Type.Object({ id: SessionId }, STRICT);
+export const ProfileParams = Type.Object({ id: ProfileId }, STRICT);
 
-export const SessionLog = Type.Object({
-  id: SessionId,
-  /** The last lines of Xtigervnc and xstartup output. */
-  text: Type.String(),
-  truncated: Type.Boolean()
-});
+export const SessionLog = Type.Object(
+  {
+    id: SessionId,
+    /** The last lines of Xtigervnc and xstartup output. */
+    text: Type.String(),
+    truncated: Type.Boolean()
+  },
+  STRICT
+);
 
 /**
  * Every error code the daemon answers with, and its HTTP status: the one table both ends use.
@@ -220,22 +245,31 @@ export function errorCodeFor(status: number): ErrorCode {
   );
 }
 
-export const ErrorBody = Type.Object({
-  error: Type.Object({
-    code: ErrorCode,
-    message: Type.String(),
-    /** With `start-failed`: the failed session, whose log tells why. */
-    session: Type.Optional(Session)
-  })
-});
+export const ErrorBody = Type.Object(
+  {
+    error: Type.Object(
+      {
+        code: ErrorCode,
+        message: Type.String(),
+        /** With `start-failed`: the failed session, whose log tells why. */
+        session: Type.Optional(Session)
+      },
+      STRICT
+    )
+  },
+  STRICT
+);
 
-export const Health = Type.Object({
-  ok: Type.Boolean(),
-  version: Type.String(),
-  sessions: Type.Integer(),
-  /** Why the service cannot start desktops, when `ok` is false. */
-  problem: Type.Optional(Type.String())
-});
+export const Health = Type.Object(
+  {
+    ok: Type.Boolean(),
+    version: Type.String(),
+    sessions: Type.Integer(),
+    /** Why the service cannot start desktops, when `ok` is false. */
+    problem: Type.Optional(Type.String())
+  },
+  STRICT
+);
 
 /**
  * Every route of the daemon, as its router writes them (relative to the daemon root, which the
