@@ -45,9 +45,10 @@ class Desktops(Configurable):
     ).tag(config=True)
 
     max_geometry = Unicode(
-        "7680x4320",
-        help="""Largest desktop a tab may ask for, as WIDTHxHEIGHT (e.g. 3840x2160). A bigger
-        request is clamped to it. Memory per desktop grows with its size.""",
+        "3840x2160",
+        help="""Largest desktop a tab may ask for, as WIDTHxHEIGHT (up to 7680x4320). A bigger
+        request is clamped to it. The X server's memory grows with it (about 130 MB at
+        3840x2160, 320 MB at 7680x4320) and is bounded by it (docs/security.md).""",
     ).tag(config=True)
 
     idle_timeout = Float(

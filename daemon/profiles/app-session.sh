@@ -10,6 +10,8 @@ if [ "$#" -lt 1 ] || [ ! -x "$1" ]; then
 fi
 # shellcheck source=desktop-env.sh
 . "$(dirname -- "$0")/desktop-env.sh"
+# The reason channel is the scripts' alone (desktop-env.sh): not the application's.
+exec 3>&-
 if command -v openbox >/dev/null 2>&1; then
   openbox --config-file "$here/openbox-app.xml" >/dev/null 2>&1 &
   # Wait (up to 5 s) until openbox manages the screen: a window mapped before that would not

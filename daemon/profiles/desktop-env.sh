@@ -11,10 +11,19 @@ if command -v xset >/dev/null 2>&1; then
   xset s off -dpms || true
 fi
 
+# Says why this session cannot start: in the log, and on file descriptor 3, from which the tab
+# takes its message. Only these scripts hold fd 3 (the desktop's programs write to the log
+# alone), so nothing a program prints can pose as the reason.
+desktops_error() {
+  echo "jupyter-desktops: error: $*" >&2
+  { echo "$*" >&3; } 2>/dev/null || true
+}
+
 # Runs the session under its own session bus (ended with the display), whose configuration
 # (dbus/session.conf) is the system's own plus services that stand in for screen lockers and
 # power managers: D-Bus would otherwise start those on demand, whatever autostart says.
 session_bus() {
+  exec 3>&-
   if [ -r /usr/share/dbus-1/session.conf ]; then
     exec dbus-launch --exit-with-session --config-file="$here/dbus/session.conf" "$@"
   fi
@@ -35,7 +44,7 @@ if ! id -un >/dev/null 2>&1; then
     fi
   done
   if [ -z "$nss_wrapper" ] || [ -z "${XAUTHORITY:-}" ]; then
-    echo "jupyter-desktops: error: this user (uid $(id -u)) has no entry in /etc/passwd, and D-Bus, which the desktops need, does not run without one: run the server as a user the system knows, or install nss_wrapper (Debian: libnss-wrapper), which gives each desktop an entry of its own" >&2
+    desktops_error "this user (uid $(id -u)) has no entry in /etc/passwd, and D-Bus, which the desktops need, does not run without one: run the server as a user the system knows, or install nss_wrapper (Debian: libnss-wrapper), which gives each desktop an entry of its own"
     exit 1
   fi
   name=${USER:-user}

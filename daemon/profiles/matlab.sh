@@ -16,13 +16,14 @@ fi
 status_file=$(mktemp)
 {
   status=0
-  "$here/app-session.sh" "$@" 2>&1 || status=$?
+  "$here/app-session.sh" "$@" 2>&1 3>&- || status=$?
   echo "$status" >"$status_file"
 } | while IFS= read -r line; do
   printf '%s\n' "$line"
   case $line in
     *"License checkout failed"* | *"License Manager Error"* | *"icense"*"xpired"* | *"No license"*)
       printf 'jupyter-desktops: error: MATLAB could not get a licence: %s\n' "$line"
+      { printf 'MATLAB could not get a licence: %s\n' "$line" >&3; } 2>/dev/null || true
       ;;
   esac
 done

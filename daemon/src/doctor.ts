@@ -9,13 +9,8 @@ import { findProgram, type ProfileStore } from './profiles.js';
 import { prepareRuntimeDir } from './runtime.js';
 import { checkGl, type IGlInfo } from './sessions/gl.js';
 import { endGroups } from './sessions/procs.js';
-import {
-  checkSocketDir,
-  removeDisplayFiles,
-  startXvnc,
-  X11_SOCKET_DIR,
-  type IXServer
-} from './sessions/xvnc.js';
+import { checkTmpDir } from './sessions/tmp.js';
+import { startXvnc, type IXServer } from './sessions/xvnc.js';
 
 export interface IDoctorReport {
   lines: string[];
@@ -34,7 +29,8 @@ export async function probeGl(xvnc: string, glxinfo: string): Promise<IGlInfo> {
       width: 640,
       height: 480,
       desktopName: 'doctor',
-      env: process.env,
+      // Whoever runs the doctor, their environment's secrets are not the X server's business.
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/' },
       output: 'ignore',
       timeoutMs: 15000
     });
@@ -47,7 +43,6 @@ export async function probeGl(xvnc: string, glxinfo: string): Promise<IGlInfo> {
   } finally {
     if (x) {
       await endGroups([x.child], 0);
-      await removeDisplayFiles(display, x.child.pid);
     }
     await rm(dir, { recursive: true, force: true });
   }
@@ -119,6 +114,8 @@ export async function doctor(o: {
   runtimeDirGiven: boolean;
   /** Where the daemon's package.json is (dist/ for the bundle). */
   assets: string;
+  /** The Python 3 that runs each desktop's session reaper. */
+  python?: string;
 }): Promise<IDoctorReport> {
   const lines: string[] = [];
   let ok = true;
@@ -140,18 +137,27 @@ export async function doctor(o: {
   if (!xvnc) {
     ok = false;
   }
+  const python = await findProgram(o.python ?? 'python3');
+  lines.push(
+    python
+      ? `Python (runs each desktop's session reaper): ${python}`
+      : `Python: missing (${o.python ?? 'python3'}); every desktop runs under a small Python 3 script`
+  );
+  if (!python) {
+    ok = false;
+  }
   const passwd = passwdProblem();
   if (passwd) {
     lines.push(passwd.line);
     ok &&= passwd.ok;
   }
-  let sockets = true;
+  let temporary = true;
   try {
-    await checkSocketDir();
-    lines.push(`X sockets: ${X11_SOCKET_DIR}: ok`);
+    await checkTmpDir();
+    lines.push(`Temporary files: ${tmpdir()}: ok`);
   } catch (err) {
-    lines.push(`X sockets: problem: ${(err as Error).message}`);
-    ok = sockets = false;
+    lines.push(`Temporary files: problem: ${(err as Error).message}`);
+    ok = temporary = false;
   }
   try {
     const own = await prepareRuntimeDir({ ...o });
@@ -178,12 +184,12 @@ export async function doctor(o: {
   }
 
   const glxinfo = await findProgram('glxinfo');
-  if (!xvnc || !glxinfo || !sockets) {
+  if (!xvnc || !glxinfo || !temporary) {
     const why = !glxinfo
       ? 'glxinfo is missing; Debian: mesa-utils'
       : !xvnc
         ? 'no Xtigervnc'
-        : 'no X server can start here (X sockets, above)';
+        : 'no desktop can start here (temporary files, above)';
     lines.push(`OpenGL: not checked (${why})`);
   } else {
     try {

@@ -8,11 +8,15 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { FastifyInstance } from 'fastify';
+import { GEOMETRY } from '@jupyterlab-desktops/protocol';
 import { buildApp, buildUnavailableApp } from './app.js';
 import { doctor } from './doctor.js';
 import { ProfileStore } from './profiles.js';
 import { prepareRuntimeDir } from './runtime.js';
 import { SessionManager } from './sessions/manager.js';
+
+/** The largest desktop a client may ask for, unless the site says otherwise. */
+const DEFAULT_MAX_GEOMETRY = `${GEOMETRY.defaultMaxWidth}x${GEOMETRY.defaultMaxHeight}`;
 
 const USAGE = `usage: jupyter-desktops-daemon (--socket PATH | --tcp 127.0.0.1:PORT | --doctor | --profiles) [options]
   --doctor              check Node, Xtigervnc, profiles and OpenGL, print a report, exit
@@ -25,9 +29,10 @@ const USAGE = `usage: jupyter-desktops-daemon (--socket PATH | --tcp 127.0.0.1:P
   --root-dir DIR        the user's Jupyter root: "Open in" files must lie inside it
                         (default: the current directory)
   --max-sessions N      desktops a user may run at once (default 1)
-  --max-geometry WxH    largest desktop a client may ask for (default 7680x4320)
+  --max-geometry WxH    largest desktop a client may ask for (default ${DEFAULT_MAX_GEOMETRY})
   --idle-timeout MIN    stop a desktop after MIN minutes without input (default 0: never)
   --xvnc PATH           X server program (default Xtigervnc)
+  --python PATH         Python 3 that runs each desktop's session reaper (default python3)
   --quiet               no request log`;
 
 export class UsageError extends Error {}
@@ -47,6 +52,8 @@ export interface IDaemonConfig {
   maxWidth: number;
   maxHeight: number;
   xvnc: string;
+  /** The Python 3 that runs each desktop's session reaper. */
+  python: string;
   quiet: boolean;
   idleTimeoutMs: number;
   doctor: boolean;
@@ -77,6 +84,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): IDaemonConf
         'max-geometry': { type: 'string' },
         'idle-timeout': { type: 'string' },
         xvnc: { type: 'string' },
+        python: { type: 'string' },
         quiet: { type: 'boolean' },
         doctor: { type: 'boolean' },
         profiles: { type: 'boolean' },
@@ -116,7 +124,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): IDaemonConf
   if (!Number.isFinite(idle) || idle < 0 || idle > 525600) {
     throw new UsageError('--idle-timeout must be a number of minutes (0 turns it off)');
   }
-  const geo = /^(\d{3,4})x(\d{3,4})$/.exec(values['max-geometry'] ?? '7680x4320');
+  const geo = /^(\d{3,4})x(\d{3,4})$/.exec(values['max-geometry'] ?? DEFAULT_MAX_GEOMETRY);
   if (!geo) {
     throw new UsageError('--max-geometry must look like 3840x2160');
   }
@@ -140,6 +148,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): IDaemonConf
     maxWidth: Number(geo[1]),
     maxHeight: Number(geo[2]),
     xvnc: values.xvnc ?? 'Xtigervnc',
+    python: values.python ?? 'python3',
     quiet: !!values.quiet,
     doctor: !!values.doctor,
     profiles: !!values.profiles,
@@ -159,7 +168,9 @@ async function unlinkStaleSocket(path: string): Promise<void> {
 }
 
 export async function main(argv = process.argv.slice(2)): Promise<void> {
-  process.umask(0o077);
+  // The umask Jupyter started us with is the user's usual one: their desktops get it back
+  // (never world-writable), while the daemon's own files stay private.
+  const inheritedUmask = process.umask(0o077) | 0o002;
   let cfg: IDaemonConfig;
   try {
     cfg = parseConfig(argv, process.env);
@@ -208,7 +219,10 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     maxWidth: cfg.maxWidth,
     maxHeight: cfg.maxHeight,
     idleTimeoutMs: cfg.idleTimeoutMs,
-    rootDir: cfg.rootDir
+    rootDir: cfg.rootDir,
+    reaper: join(assetsRoot(), 'profiles', 'session-reaper.py'),
+    python: cfg.python,
+    umask: inheritedUmask
   });
   const app = await buildApp({
     profiles,

@@ -3,8 +3,8 @@
 // whole (the desktop window, panel and window manager, each once and staying up), no screen
 // locker or power manager, no TCP or UDP listener, no secret in any argv or environment, and
 // nothing left once stopped.
-import { readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { expect } from 'vitest';
 import {
   listenersOf,
@@ -101,6 +101,7 @@ export async function checkDesktop(
   d: IDesktop,
   o: { headers?: Record<string, string>; daemonPid?: number; uid?: number } = {}
 ): Promise<void> {
+  const tmpBefore = tmpLeftovers();
   const s = (await request(socket, 'POST', '/api/sessions', { profile: d.profile }, o.headers))
     .json;
   expect(s.state, JSON.stringify(s)).toBe('running');
@@ -124,6 +125,12 @@ export async function checkDesktop(
   );
 
   const procs = processesOfSession(s.id);
+  const home = procs.find(p => p.env.has('HOME'))!.env.get('HOME')!;
+  const iceAuthority = (): string => {
+    const f = join(home, '.ICEauthority');
+    return existsSync(f) ? `${statSync(f).size} ${statSync(f).mtimeMs}` : 'none';
+  };
+  const iceBefore = iceAuthority();
   if (o.uid !== undefined) {
     expect(new Set(procs.map(p => p.uid))).toEqual(new Set([o.uid]));
   }
@@ -157,4 +164,20 @@ export async function checkDesktop(
 
   await request(socket, 'DELETE', `/api/sessions/${s.id}`, undefined, o.headers);
   expect(processesOfSession(s.id).map(p => `${p.pid} ${p.argv.join(' ')}`)).toEqual([]);
+  // Nothing of the session is left in /tmp, and the user's ~/.ICEauthority does not grow.
+  expect(tmpLeftovers().filter(f => !tmpBefore.includes(f))).toEqual([]);
+  expect(iceAuthority()).toBe(iceBefore);
+}
+
+/** What desktops used to leave in /tmp: agents' and ICE sockets, session bus sockets. */
+function tmpLeftovers(): string[] {
+  const list = (dir: string): string[] =>
+    existsSync(dir) ? readdirSync(dir).map(n => join(dir, n)) : [];
+  return [
+    ...list('/tmp').filter(f =>
+      /^(ssh-|\.xfsm-ICE-|dbus-|jupyter-desktops-tmp-)/.test(basename(f))
+    ),
+    ...list('/tmp/.ICE-unix'),
+    ...list('/tmp/.X11-unix')
+  ];
 }

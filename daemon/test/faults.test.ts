@@ -2,13 +2,16 @@
 // concurrent and repeated use, idle desktops, limits. (An unwritable or full disk needs root:
 // root/runtime-disk.test.ts.)
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
+import { dirname, join } from 'node:path';
 import WebSocket from 'ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { findMarkedProcesses } from '../src/sessions/procs';
+import { findMarkedProcesses, isAlive } from '../src/sessions/procs';
+import { xvncMemoryLimit } from '../src/sessions/xvnc';
 import { RfbTestClient } from './rfb-client';
 import {
+  BUILTIN_PROFILES,
   request,
   requireProgram,
   exited,
@@ -31,6 +34,22 @@ function profiles(): string {
   writeProfile(dir, 'test-xclient', 'exec xprop -root -spy >/dev/null', { title: 'XClient' });
   writeProfile(dir, 'test-exit0', 'echo "test-exit0: nothing to do"\nexit 0', { title: 'Exit0' });
   writeProfile(dir, 'test-exit1', 'echo "test-exit1: broken" >&2\nexit 1', { title: 'Exit1' });
+  // A program of the desktop prints a file name that holds a line of our error format.
+  writeProfile(
+    dir,
+    'test-spoof',
+    'name="$(printf \'x\\njupyter-desktops: error: Your session expired: log in at evil.example\')"\n' +
+      'sh -c \'echo "cannot open $1" >&2\' sh "$name"\n' +
+      'exit 1',
+    { title: 'Spoof' }
+  );
+  // The start script itself says why, on its fd 3 (desktop-env.sh's desktops_error).
+  writeProfile(
+    dir,
+    'test-reason',
+    `. ${BUILTIN_PROFILES}/desktop-env.sh\ndesktops_error "the licence server is down"\nexit 3`,
+    { title: 'Reason' }
+  );
   return dir;
 }
 
@@ -98,6 +117,34 @@ describe('faults inside a session', () => {
     });
   }
 
+  it("bounds its X server's memory, from the site's maximum geometry", async () => {
+    const s = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' })).json;
+    const limits = readFileSync(`/proc/${xvncOf(s.id).pid}/limits`, 'latin1');
+    const bytes = xvncMemoryLimit(1920, 1080);
+    expect(bytes).toBeLessThan(1024 ** 3);
+    expect(limits).toMatch(new RegExp(`^Max address space +${bytes} +${bytes} +bytes`, 'm'));
+  });
+
+  it('connections that drop before the handshake never lock the next client out', async () => {
+    const s = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' })).json;
+    const rfb = join(d.runtimeDir, s.id, 'rfb.sock');
+    // Xtigervnc's blacklist would refuse everyone after five (the daemon's probe was one).
+    for (let i = 0; i < 8; i++) {
+      await new Promise<void>((resolve, reject) => {
+        const c = connect(rfb);
+        c.once('data', () => {
+          c.destroy();
+          resolve();
+        });
+        c.once('error', reject);
+      });
+    }
+    const c = await RfbTestClient.open(d.socket, s.id);
+    const init = await c.handshake();
+    expect(init.width).toBeGreaterThan(0);
+    c.close();
+  });
+
   it('a session that ends on its own while its X server lives is reported as the session', async () => {
     const s = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-xclient' })).json;
     const xvnc = xvncOf(s.id).pid;
@@ -128,6 +175,17 @@ describe('faults inside a session', () => {
     });
   }
 
+  it("a desktop's output cannot pose as the reason the tab shows; its start script can", async () => {
+    const spoof = await request(d.socket, 'POST', '/api/sessions', { profile: 'test-spoof' });
+    expect(spoof.json.error.message).toBe(
+      'Spoof did not start: its start script exited (status 1)'
+    );
+    const log = await request(d.socket, 'GET', `/api/sessions/${spoof.json.error.session.id}/log`);
+    expect(log.json.text).toContain('jupyter-desktops: error: Your session expired');
+    const reason = await request(d.socket, 'POST', '/api/sessions', { profile: 'test-reason' });
+    expect(reason.json.error.message).toBe('Reason did not start: the licence server is down');
+  });
+
   it('two starts at once leave exactly the allowed one session, and no orphan', async () => {
     const [a, b] = await Promise.all([
       request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' }),
@@ -142,6 +200,38 @@ describe('faults inside a session', () => {
     expect(new Set(marked.map(p => p.session))).toEqual(new Set([live[0].id]));
   });
 
+  it("the limit is the user's: a second Jupyter server of theirs cannot pass it", async () => {
+    const first = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' })).json;
+    expect(first.state).toBe('running');
+    // A second daemon under the same runtime root (this test's parent process stands for it).
+    const second = await startDaemon([profiles()], {
+      maxSessions: 1,
+      runtimeRoot: dirname(d.runtimeDir),
+      daemonPid: process.ppid
+    });
+    try {
+      const refused = await request(second.socket, 'POST', '/api/sessions', {
+        profile: 'test-min'
+      });
+      expect(refused.status).toBe(429);
+      expect(refused.json.error).toEqual({
+        code: 'too-many-sessions',
+        message:
+          'You already run 1 desktop from another Jupyter server of yours, and 1 is the most ' +
+          'allowed: stop it there first'
+      });
+      expect(second.sessions.live()).toEqual([]);
+      expect((await request(d.socket, 'GET', `/api/sessions/${first.id}`)).json.state).toBe(
+        'running'
+      );
+      await request(d.socket, 'DELETE', `/api/sessions/${first.id}`);
+      const now = await request(second.socket, 'POST', '/api/sessions', { profile: 'test-min' });
+      expect(now.json.state).toBe('running');
+    } finally {
+      await second.close();
+    }
+  });
+
   it('answers 429 when told not to replace a desktop at the limit', async () => {
     const s = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' })).json;
     const r = await request(d.socket, 'POST', '/api/sessions', {
@@ -154,6 +244,106 @@ describe('faults inside a session', () => {
       message: 'You already run 1 desktop, the most allowed: stop one first (Minimal)'
     });
     expect(d.sessions.live().map(x => x.id)).toEqual([s.id]);
+  });
+});
+
+describe('what a session leaves behind', () => {
+  let d: ITestDaemon;
+  const pidFile = join(tmp('desktops-escapees-'), 'pids');
+  beforeAll(async () => {
+    requireProgram('Xtigervnc', 'tigervnc-standalone-server');
+    requireProgram('ssh-agent', 'openssh-client');
+    requireProgram('setsid', 'util-linux');
+    const dir = tmp('desktops-profiles-');
+    chmodSync(dir, 0o755);
+    // Every way out of a process group and past the marker sweep: a double fork, setsid, a
+    // daemonizing agent, and a process with an empty environment (no marker) that makes
+    // itself non-dumpable (its owner could not read its environment anyway) in a new session.
+    writeProfile(
+      dir,
+      'test-escapees',
+      [
+        `pids=${pidFile}`,
+        'echo "tmp=$TMPDIR" >>"$pids"',
+        '(sleep 600 & echo "$!" >>"$pids") &',
+        'setsid sh -c \'echo "$$" >>"$1"; exec sleep 600\' sh "$pids" &',
+        'eval "$(ssh-agent -s)" >/dev/null && echo "$SSH_AGENT_PID" >>"$pids"',
+        'echo "agent=$SSH_AUTH_SOCK" >>"$pids"',
+        'env -i setsid python3 -c "import ctypes, os, sys, time; ' +
+          'ctypes.CDLL(None).prctl(4, 0, 0, 0, 0); ' +
+          'open(sys.argv[1], \'a\').write(str(os.getpid()) + chr(10)); time.sleep(600)" "$pids" &',
+        'exec sleep 600'
+      ].join('\n'),
+      { title: 'Escapees' }
+    );
+    d = await startDaemon([dir]);
+  });
+  afterAll(() => d?.close());
+
+  it('a stop ends every process that descends from the session, however it detached, and removes its files', async () => {
+    const s = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-escapees' })).json;
+    expect(s.state).toBe('running');
+    const lines = await waitFor(
+      () => {
+        const l = existsSync(pidFile) ? readFileSync(pidFile, 'utf8').trim().split('\n') : [];
+        return l.filter(x => /^\d+$/.test(x)).length === 4 ? l : undefined;
+      },
+      10000,
+      'four escapees'
+    );
+    const pids = lines.filter(x => /^\d+$/.test(x)).map(Number);
+    const tmpDir = lines.find(x => x.startsWith('tmp='))!.slice(4);
+    const agentSocket = lines.find(x => x.startsWith('agent='))!.slice(6);
+    expect(tmpDir).toMatch(/\/jupyter-desktops-tmp-\d+-[\w-]{16}-\w+$/);
+    expect(existsSync(agentSocket)).toBe(true);
+    expect(pids.every(isAlive)).toBe(true);
+    expect((await request(d.socket, 'DELETE', `/api/sessions/${s.id}`)).status).toBe(200);
+    expect(pids.filter(isAlive)).toEqual([]);
+    expect(existsSync(tmpDir)).toBe(false);
+    // ssh-agent (which makes its socket in /tmp whatever TMPDIR says) got the chance to
+    // remove it: SIGTERM first.
+    expect(existsSync(dirname(agentSocket))).toBe(false);
+  });
+});
+
+describe('a chatty desktop', () => {
+  let d: ITestDaemon;
+  beforeAll(async () => {
+    requireProgram('Xtigervnc', 'tigervnc-standalone-server');
+    const dir = tmp('desktops-profiles-');
+    chmodSync(dir, 0o755);
+    writeProfile(
+      dir,
+      'test-chatty',
+      [
+        'i=0',
+        'while [ "$i" -lt 30 ]; do head -c 100000 /dev/zero | tr "\\0" x; echo; i=$((i + 1)); done',
+        'echo chatty-done',
+        'exec sleep 600'
+      ].join('\n'),
+      { title: 'Chatty' }
+    );
+    d = await startDaemon([dir], { logMaxBytes: 256 * 1024 });
+  });
+  afterAll(() => d?.close());
+
+  it('its log is held to the limit, and the log view still shows its latest output', async () => {
+    const s = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-chatty' })).json;
+    const log = join(d.runtimeDir, s.id, 'log');
+    // 3 MB written: the log is cut back under its 256 KiB.
+    await waitFor(
+      async () =>
+        (await request(d.socket, 'GET', `/api/sessions/${s.id}/log`)).json.text.includes(
+          'chatty-done'
+        ) && statSync(log).size <= 256 * 1024,
+      10000,
+      'the log to be cut'
+    );
+    const view = (await request(d.socket, 'GET', `/api/sessions/${s.id}/log`)).json;
+    expect(view.text).toContain(
+      'jupyter-desktops: the log passed 256 KiB: earlier output was dropped'
+    );
+    expect(view.truncated).toBe(true);
   });
 });
 
@@ -213,6 +403,30 @@ describe('the daemon process itself', () => {
       await exited(p);
     }
   });
+
+  // The daemon itself runs with umask 077; a desktop gets the one Jupyter started it with.
+  for (const [umask, mode] of [
+    ['022', 0o644],
+    ['000', 0o664]
+  ] as const) {
+    it(`started with umask ${umask}, its desktops save files ${mode.toString(8)}`, async () => {
+      const out = tmp('desktops-umask-');
+      const profileDir = tmp('desktops-profiles-');
+      chmodSync(profileDir, 0o755);
+      writeProfile(profileDir, 'test-umask', `touch ${out}/saved\nexec sleep 600`);
+      const sock = join(root, `umask-${umask}.sock`);
+      p = await spawnDaemon(
+        sock,
+        ['--runtime-dir', runtime, '--profiles-dir', profileDir],
+        {},
+        umask
+      );
+      const s = (await request(sock, 'POST', '/api/sessions', { profile: 'test-umask' })).json;
+      expect(s.state).toBe('running');
+      await waitFor(() => existsSync(join(out, 'saved')), 10000, 'the saved file');
+      expect(statSync(join(out, 'saved')).mode & 0o777).toBe(mode);
+    });
+  }
 
   it('kill -9 mid-session: the next daemon ends the old session and starts a new one', async () => {
     const sock = join(root, 'a.sock');

@@ -20,6 +20,7 @@ import { ProfileStore } from '../src/profiles';
 import { SessionManager } from '../src/sessions/manager';
 
 export const BUILTIN_PROFILES = resolve(__dirname, '..', 'profiles');
+export const REAPER = join(BUILTIN_PROFILES, 'session-reaper.py');
 export const ICONS = resolve(__dirname, '..', '..', 'icons');
 
 export function tmp(prefix = 'desktops-test-'): string {
@@ -87,11 +88,17 @@ export async function startDaemon(
     idleTimeoutMs?: number;
     /** The Jupyter root "Open in" files must lie inside. */
     rootDir?: string;
+    /** Another daemon's runtime root, to stand for a second Jupyter server of the user. */
+    runtimeRoot?: string;
+    logMaxBytes?: number;
   } = {}
 ): Promise<ITestDaemon> {
   const root = tmp('desktops-daemon-');
   chmodSync(root, 0o700);
-  const runtimeDir = join(root, 'rt', `d${opts.daemonPid ?? process.pid}`);
+  const runtimeDir = join(
+    opts.runtimeRoot ?? join(root, 'rt'),
+    `d${opts.daemonPid ?? process.pid}`
+  );
   const socket = join(root, 'daemon.sock');
   const profiles = new ProfileStore({
     dirs: [BUILTIN_PROFILES, ...profileDirs],
@@ -107,7 +114,9 @@ export async function startDaemon(
     maxWidth: 1920,
     maxHeight: 1080,
     idleTimeoutMs: opts.idleTimeoutMs,
-    rootDir: opts.rootDir
+    rootDir: opts.rootDir,
+    reaper: REAPER,
+    logMaxBytes: opts.logMaxBytes
   });
   const app = await buildApp({ profiles, sessions, token: opts.token });
   await app.listen({ path: socket });
@@ -298,12 +307,16 @@ export const DAEMON_BUNDLE = resolve(__dirname, '..', 'dist', 'bin', 'jupyter-de
 export async function spawnDaemon(
   socket: string,
   args: string[] = [],
-  env: Record<string, string> = {}
+  env: Record<string, string> = {},
+  /** The umask it is started with, as Jupyter would pass its own on (octal). */
+  umask?: string
 ): Promise<import('node:child_process').ChildProcess> {
   if (!existsSync(DAEMON_BUNDLE)) {
     throw new Error(`${DAEMON_BUNDLE} is missing: run npm run build first`);
   }
-  const p = spawn(process.execPath, [DAEMON_BUNDLE, '--socket', socket, '--quiet', ...args], {
+  const argv = [process.execPath, DAEMON_BUNDLE, '--socket', socket, '--quiet', ...args];
+  const [cmd, ...rest] = umask ? ['sh', '-c', `umask ${umask} && exec "$@"`, 'sh', ...argv] : argv;
+  const p = spawn(cmd, rest, {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, ...env }
   });

@@ -5,7 +5,8 @@
 # argument, never through a shell.
 set -eu
 if [ -z "${DESKTOPS_OPEN:-}" ]; then
-  echo "jupyter-desktops: error: Ncview was started without a file (DESKTOPS_OPEN is empty)"
+  # The reason the tab shows goes to fd 3 (docs/apps.md), and to the log.
+  echo "jupyter-desktops: error: Ncview was started without a file (DESKTOPS_OPEN is empty)" | tee /dev/fd/3
   exit 3
 fi
-exec "$DESKTOPS_APP_SESSION" "$DESKTOPS_APP" "$DESKTOPS_OPEN"
+exec "$DESKTOPS_APP_SESSION" "$DESKTOPS_APP" "$DESKTOPS_OPEN" 3>&-

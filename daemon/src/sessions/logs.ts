@@ -1,17 +1,68 @@
 // A session's log (Xtigervnc and xstartup output, one file) and the sentences made from it and
 // from file-system failures: what the tab shows when a desktop fails.
-import { open } from 'node:fs/promises';
+import { open, stat, truncate, writeFile } from 'node:fs/promises';
 
 /** How much of a log's end is kept and shown. */
 export const LOG_TAIL_BYTES = 16 * 1024;
 
-/** The prefix of a line by which an xstartup reports, in a sentence, why it failed. */
+/**
+ * The file behind an xstartup's file descriptor 3, on which its scripts report, in a sentence,
+ * why a session failed. Only the scripts write there: they close it before starting the
+ * desktop, whose programs write to the log.
+ */
+export const ERROR_FILE = 'error';
+
+/** The prefix the scripts give the sentence (also in the log): dropped from what is shown. */
 export const ERROR_LINE = 'jupyter-desktops: error: ';
 
-/** The last `maxBytes` of a file, from a line start; empty when it cannot be read. */
+/** Where a log's last part goes when the log is cut (capLog). */
+const OLD_SUFFIX = '.old';
+
+/**
+ * Keeps a session log under `maxBytes`: every program of the desktop writes to it (O_APPEND),
+ * and a chatty one would fill the runtime disk. Past the limit, its tail moves to `<log>.old`
+ * and the log starts again (appending writers go on at its new end). Called every second or
+ * so: the log can pass the limit by what is written in between. Returns whether it cut.
+ */
+export async function capLog(file: string, maxBytes: number): Promise<boolean> {
+  const size = await stat(file).then(
+    st => st.size,
+    () => 0
+  );
+  if (size <= maxBytes) {
+    return false;
+  }
+  const { text } = await readTail(file, LOG_TAIL_BYTES, false);
+  await writeFile(file + OLD_SUFFIX, text, { mode: 0o600 });
+  await truncate(file, 0);
+  await writeFile(
+    file,
+    `jupyter-desktops: the log passed ${Math.round(maxBytes / 1024)} KiB: earlier output was dropped\n`,
+    { flag: 'a' }
+  );
+  return true;
+}
+
+/**
+ * The last `maxBytes` of a log, from a line start (with the end of `<log>.old` before a log
+ * that was just cut); empty when it cannot be read.
+ */
 export async function readTail(
   file: string,
-  maxBytes = LOG_TAIL_BYTES
+  maxBytes = LOG_TAIL_BYTES,
+  withOld = true
+): Promise<{ text: string; truncated: boolean }> {
+  const now = await readEnd(file, maxBytes);
+  if (!withOld || now.text.length >= maxBytes) {
+    return now;
+  }
+  const old = await readEnd(file + OLD_SUFFIX, maxBytes - now.text.length);
+  return old.text ? { text: old.text + now.text, truncated: true } : now;
+}
+
+async function readEnd(
+  file: string,
+  maxBytes: number
 ): Promise<{ text: string; truncated: boolean }> {
   try {
     const fh = await open(file, 'r');
@@ -33,11 +84,14 @@ export async function readTail(
   }
 }
 
-/** The last sentence an xstartup reported with ERROR_LINE, if any. */
-export async function reportedError(log: string): Promise<string | undefined> {
-  const { text } = await readTail(log);
-  const lines = text.split('\n').filter(l => l.startsWith(ERROR_LINE));
-  const last = lines.at(-1)?.slice(ERROR_LINE.length).trim();
+/** The last sentence an xstartup reported on its ERROR_FILE, if any. */
+export async function reportedError(file: string): Promise<string | undefined> {
+  const { text } = await readTail(file, 4096);
+  const last = text
+    .split('\n')
+    .map(l => (l.startsWith(ERROR_LINE) ? l.slice(ERROR_LINE.length) : l).trim())
+    .filter(Boolean)
+    .at(-1);
   return last ? last.slice(0, 500) : undefined;
 }
 

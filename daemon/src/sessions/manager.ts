@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { closeSync, openSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
-import { userInfo } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import {
   GEOMETRY,
@@ -22,19 +22,29 @@ import {
 import type { IResolvedProfile, ProfileStore } from '../profiles.js';
 import { SessionError } from './errors.js';
 import { checkGl, meetsGl } from './gl.js';
-import { describeFsError, formatDuration, readTail, reportedError } from './logs.js';
+import {
+  capLog,
+  describeFsError,
+  ERROR_FILE,
+  formatDuration,
+  readTail,
+  reportedError
+} from './logs.js';
 import { resolveOpen, type IOpenFile } from './open.js';
 import {
   endGroups,
   hasExited,
+  findMarkedProcesses,
   isAlive,
   MARKER_VAR,
   RUNTIME_VAR,
   sleep,
+  STOP_GRACE_MS,
   sweepMarked,
   waitExit
 } from './procs.js';
-import { removeDisplayFiles, startXvnc, waitForRfb } from './xvnc.js';
+import { makeSessionTmp, removeStaleSockets, sweepSessionTmps } from './tmp.js';
+import { startXvnc, waitForRfb, xvncMemoryLimit } from './xvnc.js';
 
 export { SessionError } from './errors.js';
 
@@ -56,6 +66,14 @@ export interface ISessionManagerOptions {
   idleTimeoutMs?: number;
   /** The user's Jupyter root: files given to applications ("Open in") must lie inside it. */
   rootDir?: string;
+  /** session-reaper.py, which runs each xstartup (default: beside the bundle's profiles). */
+  reaper?: string;
+  /** The Python 3 that runs it (default: python3 on PATH). */
+  python?: string;
+  /** The umask desktops get: the user's usual one, not the daemon's 077 (default 022). */
+  umask?: number;
+  /** Largest a session log may grow (checked every second; default 4 MiB). */
+  logMaxBytes?: number;
 }
 
 interface IRecord {
@@ -72,6 +90,11 @@ interface IRecord {
   logTail?: { text: string; truncated: boolean };
   /** The absolute path of the file the application opens, if any. */
   open?: string;
+  /**
+   * The desktop's TMPDIR, private and removed with it: xfce4-session's ICE files and what
+   * applications write there do not pile up in /tmp.
+   */
+  tmp?: string;
 }
 
 /** Environment variables copied into a desktop's, when set: safe and useful there. */
@@ -83,6 +106,8 @@ const START_TIMEOUT_MS = 15_000;
  * answers, so that such a failure is reported by the start request itself.
  */
 const SETTLE_MS = 400;
+/** How often session logs are held to their limit. */
+const LOG_CHECK_MS = 1000;
 /** How many ended sessions are remembered for status queries. */
 const KEEP_ENDED = 20;
 /** How long a session's end waits to learn whether its X server went first. */
@@ -95,6 +120,7 @@ export class SessionManager extends EventEmitter {
   private readonly _o: Required<ISessionManagerOptions>;
 
   private _idleTimer?: ReturnType<typeof setInterval>;
+  private readonly _logTimer: ReturnType<typeof setInterval>;
 
   constructor(opts: ISessionManagerOptions) {
     super();
@@ -104,11 +130,17 @@ export class SessionManager extends EventEmitter {
       maxHeight: GEOMETRY.maxHeight,
       idleTimeoutMs: 0,
       rootDir: process.cwd(),
+      reaper: join(dirname(process.argv[1] ?? '.'), '..', 'profiles', 'session-reaper.py'),
+      python: 'python3',
+      umask: 0o022,
+      logMaxBytes: 4 * 1024 * 1024,
       // An option given as undefined keeps its default.
       ...(Object.fromEntries(
         Object.entries(opts).filter(([, v]) => v !== undefined)
       ) as ISessionManagerOptions)
     };
+    this._logTimer = setInterval(() => void this._capLogs(), LOG_CHECK_MS);
+    this._logTimer.unref();
     if (this._o.idleTimeoutMs > 0) {
       const every = Math.max(250, Math.min(30_000, this._o.idleTimeoutMs / 4));
       this._idleTimer = setInterval(() => void this.cullIdle(), every);
@@ -164,9 +196,18 @@ export class SessionManager extends EventEmitter {
     }
   }
 
-  /** Stops the idle checks (the daemon is closing). */
+  /** Stops the idle and log checks (the daemon is closing). */
   dispose(): void {
     clearInterval(this._idleTimer);
+    clearInterval(this._logTimer);
+  }
+
+  private async _capLogs(): Promise<void> {
+    for (const r of this._records.values()) {
+      if (isLive(r.session) && !r.ended) {
+        await capLog(join(r.dir, 'log'), this._o.logMaxBytes).catch(() => false);
+      }
+    }
   }
 
   /** Stops running desktops that have had no input for the idle timeout. */
@@ -230,7 +271,49 @@ export class SessionManager extends EventEmitter {
         await rm(join(own, name), { recursive: true, force: true });
       }
     }
+    // TMPDIRs of sessions nothing runs any more: no daemon of ours lists the session and no
+    // process carries its marker (a second server may use another runtime root).
+    const live = new Set((await this._userSessions()).map(s => s.id));
+    const marked = new Set((await findMarkedProcesses()).map(p => p.session));
+    await sweepSessionTmps(id => !live.has(id) && !marked.has(id));
+    await removeStaleSockets();
     return killed;
+  }
+
+  /** How many of the user's sessions other daemons of theirs run. */
+  private async _sessionsElsewhere(): Promise<number> {
+    const own = basename(this._o.runtimeDir);
+    return (await this._userSessions()).filter(s => `d${s.daemon}` !== own).length;
+  }
+
+  private _elsewhereMessage(n: number): string {
+    const max = this._o.maxSessions;
+    return (
+      `You already run ${n} desktop${n === 1 ? '' : 's'} from another Jupyter server of yours, ` +
+      `and ${max} ${max === 1 ? 'is' : 'are'} the most allowed: stop ${n === 1 ? 'it' : 'one'} there first`
+    );
+  }
+
+  /**
+   * This user's sessions that hold processes, in every live daemon under the runtime root
+   * (a user's second Jupyter server runs a second daemon): their directories exist from the
+   * start until the end of their stop.
+   */
+  private async _userSessions(): Promise<{ daemon: number; id: string }[]> {
+    const root = dirname(this._o.runtimeDir);
+    const found: { daemon: number; id: string }[] = [];
+    for (const name of await readdir(root).catch(() => [] as string[])) {
+      const m = /^d(\d+)$/.exec(name);
+      if (!m || !isAlive(Number(m[1]))) {
+        continue;
+      }
+      for (const id of await readdir(join(root, name)).catch(() => [] as string[])) {
+        if (SESSION_ID.test(id)) {
+          found.push({ daemon: Number(m[1]), id });
+        }
+      }
+    }
+    return found;
   }
 
   /**
@@ -342,9 +425,14 @@ export class SessionManager extends EventEmitter {
       ...(file ? { open: file.path } : {})
     };
 
-    // Make room first: the limit counts live sessions, oldest replaced first.
+    // Make room first: the limit counts the user's live sessions, this daemon's and those of
+    // the user's other Jupyter servers, which are not ours to replace. Oldest replaced first.
     const live = [...this._records.values()].filter(r => isLive(r.session));
-    const excess = live.length + 1 - this._o.maxSessions;
+    const elsewhere = await this._sessionsElsewhere();
+    const excess = live.length + elsewhere + 1 - this._o.maxSessions;
+    if (excess > live.length) {
+      throw new SessionError('too-many-sessions', this._elsewhereMessage(elsewhere));
+    }
     if (excess > 0 && !replace) {
       throw new SessionError(
         'too-many-sessions',
@@ -377,8 +465,25 @@ export class SessionManager extends EventEmitter {
         `${p.title} did not start: ${describeFsError(err, dir)}`
       );
     }
+    // Another server of the user may have started one since: its directory shows it. (Two
+    // starting at the same moment may then both refuse; neither passes the limit.)
+    const now = await this._sessionsElsewhere();
+    if (live.length - Math.max(excess, 0) + now + 1 > this._o.maxSessions) {
+      await rm(dir, { recursive: true, force: true });
+      throw new SessionError('too-many-sessions', this._elsewhereMessage(now));
+    }
     const record: IRecord = { session, dir, lastInput: Date.now(), open: file?.absolute };
     this._records.set(id, record);
+    try {
+      record.tmp = await makeSessionTmp(id);
+    } catch (err) {
+      const why = (err as NodeJS.ErrnoException).code
+        ? describeFsError(err, tmpdir())
+        : (err as Error).message;
+      const message = `${p.title} did not start: ${why}`;
+      await this._teardown(record, { code: 'start-failed', message }, 'failed');
+      throw new SessionError('start-failed', message, { ...record.session });
+    }
     this._forgetOld();
     this.emit('change', { ...session });
 
@@ -388,7 +493,7 @@ export class SessionManager extends EventEmitter {
       this.emit('change', { ...session });
       return { ...session };
     } catch (err) {
-      const said = await reportedError(join(dir, 'log'));
+      const said = await reportedError(join(dir, ERROR_FILE));
       const message = `${p.title} did not start: ${said ?? describeFsError(err, dir)}`;
       await this._teardown(record, { code: 'start-failed', message }, 'failed');
       throw new SessionError('start-failed', message, { ...record.session });
@@ -398,7 +503,10 @@ export class SessionManager extends EventEmitter {
   private async _launch(r: IRecord, resolved: IResolvedProfile): Promise<void> {
     const s = r.session;
     const logFd = openSync(join(r.dir, 'log'), 'a', 0o600);
-    const env = this._env(s.id);
+    // The xstartup's fd 3: where its scripts say why a session failed (a line in the shared
+    // log could be written by any program, a file name printed in an error message even).
+    const errorFd = openSync(join(r.dir, ERROR_FILE), 'a', 0o600);
+    const env = this._env(r);
     try {
       const x = await startXvnc({
         xvnc: this._o.xvnc,
@@ -408,7 +516,8 @@ export class SessionManager extends EventEmitter {
         desktopName: s.title,
         env,
         output: logFd,
-        timeoutMs: START_TIMEOUT_MS
+        timeoutMs: START_TIMEOUT_MS,
+        memoryLimit: xvncMemoryLimit(this._o.maxWidth, this._o.maxHeight)
       });
       const xvnc = x.child;
       r.xvnc = xvnc;
@@ -439,7 +548,17 @@ export class SessionManager extends EventEmitter {
           glEnv.DESKTOPS_GL_SOFTWARE = '1';
         }
       }
-      const xstartup = spawn(resolved.xstartup, [], {
+      // The reaper runs the xstartup and, at the end, everything that descends from it.
+      const reaper = [
+        '-I',
+        '-S',
+        this._o.reaper,
+        String(process.pid),
+        String(STOP_GRACE_MS - 500),
+        (this._o.umask & 0o777).toString(8),
+        resolved.xstartup
+      ];
+      const xstartup = spawn(this._o.python, reaper, {
         detached: true,
         cwd: env.HOME,
         env: {
@@ -451,12 +570,17 @@ export class SessionManager extends EventEmitter {
           ...(r.open ? { DESKTOPS_OPEN: r.open } : {}),
           JUPYTER_DESKTOPS_PROFILE: resolved.profile.id
         },
-        stdio: ['ignore', logFd, logFd]
+        stdio: ['ignore', logFd, logFd, errorFd]
       });
       r.xstartup = xstartup;
       const startupDied = new Promise<never>((_, reject) => {
+        // The reaper's interpreter (the reaper says itself when the script cannot run).
         xstartup.once('error', err =>
-          reject(new Error(`its start script could not be run: ${err.message}`))
+          reject(
+            new Error(
+              `${this._o.python}, which runs its start script, could not be run: ${err.message}`
+            )
+          )
         );
         xstartup.once('exit', (code, signal) =>
           reject(new Error(`its start script exited (${signal ?? `status ${code}`})`))
@@ -483,11 +607,12 @@ export class SessionManager extends EventEmitter {
       await Promise.race([sleep(SETTLE_MS), x.died, startupDied]);
     } finally {
       closeSync(logFd);
+      closeSync(errorFd);
     }
   }
 
   /** The desktop's environment: nothing of Jupyter's, its tokens least of all. */
-  private _env(id: string): Record<string, string> {
+  private _env(r: IRecord): Record<string, string> {
     const u = account();
     const env: Record<string, string> = {
       HOME: process.env.HOME || u.homedir,
@@ -495,8 +620,11 @@ export class SessionManager extends EventEmitter {
       LOGNAME: u.username,
       SHELL: u.shell || '/bin/sh',
       PATH: process.env.PATH || '/usr/local/bin:/usr/bin:/bin',
-      [MARKER_VAR]: id,
-      [RUNTIME_VAR]: this._o.runtimeDir
+      [MARKER_VAR]: r.session.id,
+      [RUNTIME_VAR]: this._o.runtimeDir,
+      // libICE's default is ~/.ICEauthority, to which every XFCE session adds for good.
+      ICEAUTHORITY: join(r.dir, 'ICEauthority'),
+      ...(r.tmp ? { TMPDIR: r.tmp } : {})
     };
     for (const k of PASS_ENV) {
       const v = process.env[k];
@@ -519,7 +647,7 @@ export class SessionManager extends EventEmitter {
     }
     void this._serial(async () => {
       // A failing xstartup may have said why in a sentence of its own: show that.
-      const said = failed ? await reportedError(join(r.dir, 'log')) : undefined;
+      const said = failed ? await reportedError(join(r.dir, ERROR_FILE)) : undefined;
       const text = said ? `${message}: ${said}` : message;
       await this._teardown(r, { code, message: text }, failed ? 'failed' : 'exited');
     });
@@ -535,11 +663,19 @@ export class SessionManager extends EventEmitter {
     r.session.exit = reason;
     this.emit('change', { ...r.session });
     r.ended = (async () => {
-      await endGroups([r.xstartup, r.xvnc].filter((p): p is ChildProcess => !!p));
+      // The reaper ends the session's processes within its own grace: it gets longer.
+      const ending = [endGroups(r.xvnc ? [r.xvnc] : [])];
+      if (r.xstartup) {
+        ending.push(endGroups([r.xstartup], STOP_GRACE_MS + 2000));
+      }
+      await Promise.all(ending);
       await sweepMarked((runtime, s) => runtime === this._o.runtimeDir && s === r.session.id);
       r.logTail = await readTail(join(r.dir, 'log'));
-      await removeDisplayFiles(r.display, r.xvnc?.pid);
       await rm(r.dir, { recursive: true, force: true });
+      if (r.tmp) {
+        await rm(r.tmp, { recursive: true, force: true });
+      }
+      await removeStaleSockets();
       r.session.state = final;
       r.session.endedAt = new Date().toISOString();
       this.emit('change', { ...r.session });

@@ -91,26 +91,36 @@ export function isAlive(pid: number): boolean {
 }
 
 /**
- * SIGKILLs every marked process that `match(runtime, session)` selects, repeating until none is
- * left (a dying parent may fork once more). Returns how many were killed.
+ * Ends every marked process that `match(runtime, session)` selects: SIGTERM, up to `graceMs`
+ * for them to go (a session's reaper then ends what descends from it, the non-dumpable
+ * processes no marker finds), then SIGKILL, repeated until none is left (a dying parent may
+ * fork once more). Returns how many were found.
  */
 export async function sweepMarked(
   match: (runtime: string, session: string) => boolean,
+  graceMs = STOP_GRACE_MS,
   rounds = 20
 ): Promise<number> {
-  let killed = 0;
-  for (let i = 0; i < rounds; i++) {
-    const found = (await findMarkedProcesses()).filter(p => match(p.runtime, p.session));
-    if (found.length === 0) {
-      return killed;
-    }
+  const find = async (): Promise<IMarkedProcess[]> =>
+    (await findMarkedProcesses()).filter(p => match(p.runtime, p.session));
+  let found = await find();
+  const total = found.length;
+  for (const p of found) {
+    signalPid(p.pid, 'SIGTERM');
+  }
+  const deadline = Date.now() + graceMs;
+  while (found.length && Date.now() < deadline) {
+    await sleep(50);
+    found = await find();
+  }
+  for (let i = 0; i < rounds && found.length; i++) {
     for (const p of found) {
       signalPid(p.pid, 'SIGKILL');
     }
-    killed += found.length;
     await sleep(50);
+    found = await find();
   }
-  return killed;
+  return total;
 }
 
 /** Whether a child has exited (or never started). */

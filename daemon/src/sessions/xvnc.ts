@@ -1,13 +1,12 @@
 // How a desktop's X server is started, by the session manager and by the doctor alike: its
-// argv, its MIT cookie file, the display number it reports back, its RFB socket answering, and
-// the files it leaves in /tmp when killed.
+// argv, its MIT cookie file, the display number it reports back and its RFB socket answering.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { access, lstat, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { findProgram } from '../profiles.js';
 import { sleep } from './procs.js';
 
 export interface IXvncOptions {
@@ -40,10 +39,19 @@ export function xvncArgs(o: IXvncOptions): string[] {
     '-1',
     '-SecurityTypes',
     'None',
+    // Its blacklist counts every unix-socket client as one address: five connections that
+    // drop before the handshake (a reload storm, our own readiness probe) would refuse the
+    // next real one for 10 s. Nothing can be guessed on a private socket.
+    '-UseBlacklist=0',
     '-auth',
     o.authFile,
     '-nolisten',
     'tcp',
+    // Only the abstract socket @/tmp/.X11-unix/X<n>: no file in the shared /tmp/.X11-unix,
+    // which any local user can fill with names, and nothing left there when it is killed.
+    // (With -displayfd, Xtigervnc writes no lock file either.)
+    '-nolisten',
+    'unix',
     '-geometry',
     `${o.width}x${o.height}`,
     '-depth',
@@ -130,7 +138,22 @@ export interface IStartXvncOptions {
   output: number | 'ignore';
   /** How long it may take to report its display. */
   timeoutMs: number;
+  /** Its address-space limit in bytes (xvncMemoryLimit), set with util-linux's prlimit. */
+  memoryLimit?: number;
 }
+
+/**
+ * An X server's memory bound for desktops of at most `maxWidth` x `maxHeight`: room for its
+ * framebuffers at that size (about 8 bytes a pixel: the screen and the copy it compares
+ * updates with) twice over, plus 768 MiB for its code, fonts, OpenGL and the windows and
+ * pixmaps of the desktop's programs. Past it, an X request fails (BadAlloc) and the server
+ * lives on, instead of one desktop taking the host's memory.
+ */
+export function xvncMemoryLimit(maxWidth: number, maxHeight: number): number {
+  return 768 * 1024 * 1024 + 16 * maxWidth * maxHeight;
+}
+
+let prlimit: Promise<string | undefined> | undefined;
 
 export interface IXServer {
   child: ChildProcess;
@@ -142,54 +165,12 @@ export interface IXServer {
   rfbSocket: string;
 }
 
-/** Where every X server makes its socket; Xtigervnc cannot start without it. */
-export const X11_SOCKET_DIR = '/tmp/.X11-unix';
-
-/**
- * Says in a sentence why this user's X server could not make its socket, before one is
- * started: a /tmp that cannot be written (a read-only container without a /tmp of its own), or
- * a socket directory someone else made without the mode X servers give it (1777).
- */
-export async function checkSocketDir(dir = X11_SOCKET_DIR): Promise<void> {
-  const uid = process.getuid ? process.getuid() : -1;
-  const st = await stat(dir).catch(() => undefined);
-  const parent = dir.slice(0, dir.lastIndexOf('/')) || '/';
-  if (!st) {
-    if (
-      !(await access(parent, constants.W_OK | constants.X_OK).then(
-        () => true,
-        () => false
-      ))
-    ) {
-      throw new Error(
-        `X servers make their sockets in ${dir}, and ${parent} cannot be written here ` +
-          `(a read-only file system?): give this server a writable ${parent}, e.g. a tmpfs or an emptyDir`
-      );
-    }
-    return;
-  }
-  if (
-    !st.isDirectory() ||
-    !(await access(dir, constants.W_OK | constants.X_OK).then(
-      () => true,
-      () => false
-    ))
-  ) {
-    const mode = (st.mode & 0o7777).toString(8).padStart(4, '0');
-    throw new Error(
-      `X servers make their sockets in ${dir}, which this user (uid ${uid}) cannot write ` +
-        `(owner uid ${st.uid}, mode ${mode}): it must be a directory with mode 1777, as X servers make it`
-    );
-  }
-}
-
 /**
  * Starts Xtigervnc in a process group of its own (end it with signalGroup), with a fresh
  * cookie, on a unix RFB socket in `dir`. The child is returned at once, so that a caller can
  * end it whatever happens next.
  */
 export async function startXvnc(o: IStartXvncOptions): Promise<IXServer> {
-  await checkSocketDir();
   const authFile = join(o.dir, 'Xauthority');
   const rfbSocket = join(o.dir, 'rfb.sock');
   await writeXauthority(authFile);
@@ -201,7 +182,12 @@ export async function startXvnc(o: IStartXvncOptions): Promise<IXServer> {
     desktopName: o.desktopName,
     displayFd: 3
   });
-  const child = spawn(o.xvnc, args, {
+  prlimit ??= findProgram('prlimit', ['/usr/bin/prlimit', '/bin/prlimit']);
+  const limiter = o.memoryLimit ? await prlimit : undefined;
+  const argv = limiter
+    ? [limiter, `--as=${o.memoryLimit}`, '--', o.xvnc, ...args]
+    : [o.xvnc, ...args];
+  const child = spawn(argv[0], argv.slice(1), {
     detached: true,
     env: o.env,
     cwd: o.dir,
@@ -252,41 +238,4 @@ export function probeRfb(path: string): Promise<boolean> {
     });
     sock.on('end', () => finish(false));
   });
-}
-
-/**
- * An X server killed with SIGKILL leaves its socket file in /tmp/.X11-unix behind (and a lock
- * file, for servers that write one). Remove them, but only when they are ours and no live
- * server holds the display (its abstract socket would still be listed in /proc/net/unix).
- */
-export async function removeDisplayFiles(
-  display: number | undefined,
-  pid: number | undefined
-): Promise<void> {
-  if (display === undefined || !pid) {
-    return;
-  }
-  const uid = process.getuid ? process.getuid() : -1;
-  const sock = `/tmp/.X11-unix/X${display}`;
-  try {
-    const unix = await readFile('/proc/net/unix', 'latin1');
-    if (unix.includes(` @${sock}\n`)) {
-      return;
-    }
-    const st = await lstat(sock);
-    if (st.isSocket() && st.uid === uid) {
-      await unlink(sock);
-    }
-  } catch {
-    // Removed by the server itself, as on a clean exit.
-  }
-  const lock = `/tmp/.X${display}-lock`;
-  try {
-    const owner = Number((await readFile(lock, 'latin1')).trim());
-    if (owner === pid && (await lstat(lock)).uid === uid) {
-      await unlink(lock);
-    }
-  } catch {
-    // No lock file: Xtigervnc with -displayfd writes none.
-  }
 }

@@ -3,19 +3,23 @@
 // 000. Real users, real sockets, real Xtigervnc. (What a desktop's own processes expose is
 // checked in desktop-checks.ts.)
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, chmodSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, chmodSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   connectAs,
   displayOf,
   DAEMON_BUNDLE,
+  asUser,
   ensureUser,
+  exited,
+  readableBundle,
   request,
   requireProgram,
   runAs,
   startDaemon,
   tmp,
+  userDaemon,
   waitFor,
   writeProfile,
   type ITestDaemon
@@ -140,5 +144,60 @@ describe('the bundled daemon started under umask 000', () => {
 
   it('refuses another user on the socket', () => {
     expect(connectAs(OTHER, sock)).toBe('PermissionError');
+  });
+});
+
+describe('another user fills /tmp/.X11-unix with names', () => {
+  const VICTIM = 'desktops-desk';
+  // Xtigervnc with -displayfd tries displays 0 to 59535 (65535 less the X TCP base, 6000).
+  const NAMES = 59536;
+  let daemon: { proc: ChildProcess; socket: string } | undefined;
+  let made = false;
+
+  beforeAll(async () => {
+    requireProgram('Xtigervnc', 'tigervnc-standalone-server');
+    ensureUser(OTHER);
+    ensureUser(VICTIM);
+    if (!existsSync('/tmp/.X11-unix')) {
+      mkdirSync('/tmp/.X11-unix');
+      chmodSync('/tmp/.X11-unix', 0o1777);
+    }
+    // Removed again in afterAll, whatever happens here.
+    made = true;
+    const fill = asUser(OTHER, [
+      'python3',
+      '-c',
+      'import os, sys\n' +
+        'for i in range(int(sys.argv[1])):\n' +
+        '    try:\n' +
+        '        os.close(os.open("/tmp/.X11-unix/X%d" % i, os.O_CREAT | os.O_EXCL | os.O_WRONLY))\n' +
+        '    except FileExistsError:\n' +
+        '        pass',
+      String(NAMES)
+    ]);
+    expect(await exited(fill)).toBe(0);
+    const profiles = tmp('desktops-flood-');
+    chmodSync(profiles, 0o755);
+    writeProfile(profiles, 'test-min', 'echo "display=$DISPLAY"\nexec sleep 600');
+    daemon = await userDaemon(VICTIM, readableBundle(), ['--profiles-dir', profiles]);
+  });
+  afterAll(async () => {
+    if (daemon) {
+      daemon.proc.kill('SIGTERM');
+      await exited(daemon.proc);
+    }
+    if (made) {
+      execFileSync('find', ['/tmp/.X11-unix', '-user', OTHER, '-type', 'f', '-delete']);
+    }
+  });
+
+  it('a desktop still starts: the X server makes no file in the shared directory', async () => {
+    const uid = ensureUser(OTHER).uid;
+    expect(
+      readdirSync('/tmp/.X11-unix').filter(n => statSync(`/tmp/.X11-unix/${n}`).uid === uid).length
+    ).toBeGreaterThanOrEqual(NAMES - 100);
+    const s = await request(daemon!.socket, 'POST', '/api/sessions', { profile: 'test-min' });
+    expect(s.json.state, JSON.stringify(s.json)).toBe('running');
+    await request(daemon!.socket, 'DELETE', `/api/sessions/${s.json.id}`);
   });
 });
