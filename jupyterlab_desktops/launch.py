@@ -167,12 +167,45 @@ def profile_dirs() -> list[str]:
     return [str(Path(p) / "desktops") for p in reversed(jupyter_config_path())]
 
 
+#: What the daemon is given of the Jupyter server's environment: what it reads itself (PATH to
+#: find programs; the account, locale, time zone and XDG_RUNTIME_DIR it hands each desktop;
+#: TMPDIR). Nothing else: it is every desktop's parent, and a program in a desktop can read
+#: /proc/$PPID/environ.
+DAEMON_ENV = ("HOME", "USER", "LOGNAME", "SHELL", "PATH", "LANG", "LANGUAGE", "TZ", "TMPDIR", "XDG_RUNTIME_DIR")
+#: Never passed, whatever DAEMON_ENV says: secrets (JUPYTER_TOKEN, JUPYTERHUB_API_TOKEN,
+#: JPY_API_TOKEN...), and what would make Node.js or the loader run other code in the daemon
+#: (NODE_OPTIONS=--inspect opens a debugging port any local user can reach; LD_PRELOAD).
+NEVER_PASSED = re.compile(r"TOKEN|SECRET|PASSWORD|KEY|NODE_OPTIONS|LD_|NODE_", re.IGNORECASE)
+
+
+def daemon_env() -> list[str]:
+    """The daemon's whole environment, as `NAME=value` arguments for `env -i`."""
+    names = [n for n in DAEMON_ENV if n in os.environ]
+    names += sorted(n for n in os.environ if n.startswith("LC_"))
+    return [f"{n}={os.environ[n]}" for n in names if not NEVER_PASSED.search(n)]
+
+
+def clean_env_argv(argv: list[str]) -> list[str]:
+    """`argv` run by `env -i NAME=value...`, with daemon_env() as its whole environment.
+
+    jupyter-server-proxy starts its command with the Jupyter server's whole environment (its
+    tokens, NODE_OPTIONS, LD_PRELOAD...); `env -i` gives the daemon only what it needs. The
+    pairs are in argv, which every user of the host can read in /proc/<pid>/cmdline while
+    `env` runs: only names whose values are not secret may be in DAEMON_ENV (and NEVER_PASSED
+    keeps secrets out should one be added).
+    """
+    return [shutil.which("env") or "/usr/bin/env", "-i", *daemon_env(), *argv]
+
+
 def node_argv(node: str, desktops: Desktops, socket: str) -> list[str]:
-    """The daemon's argv. Nothing secret goes into it."""
+    """The daemon's argv, node first. Nothing secret goes into it."""
     cmd = [node, str(DAEMON), "--socket", socket, "--root-dir", jupyter_root()]
     for d in profile_dirs():
         cmd += ["--profiles-dir", d]
     cmd += ["--runtime-dir", desktops.runtime_path()]
+    # Each desktop runs under a small standard-library script (profiles/session-reaper.py):
+    # the server's own Python is one that is surely there.
+    cmd += ["--python", sys.executable]
     for name, flag in FLAGS.items():
         cmd += [flag, str(getattr(desktops, name))]
     return cmd
@@ -184,8 +217,9 @@ def unavailable_argv(socket: str, problems: list[str]) -> list[str]:
 
 
 def service_argv(socket: str) -> list[str]:
-    """The argv that serves `{base_url}desktops/` on `socket`: the daemon, or the stand-in
-    that says why it cannot run. The settings behind it go to the server log."""
+    """The argv that serves `{base_url}desktops/` on `socket`: the daemon (with a clean
+    environment: it is every desktop's parent), or the stand-in that says why it cannot run.
+    The settings behind it go to the server log."""
     node, desktops, settings, problems = launch_problems()
     log = _log()
     for s in settings.values():
@@ -195,7 +229,7 @@ def service_argv(socket: str) -> list[str]:
             log.info("Desktops: %s", s.describe())
     if problems or node is None or desktops is None:
         return unavailable_argv(socket, problems)  # it logs them
-    return node_argv(node, desktops, socket)
+    return clean_env_argv(node_argv(node, desktops, socket))
 
 
 def daemon_command(unix_socket: str) -> list[str]:

@@ -128,6 +128,40 @@ describe('ProfileStore with admin profiles', () => {
     );
   });
 
+  it('tells onProblem of a profile that breaks after it loaded, once per change', async () => {
+    const dir = tmp();
+    writeProfile(dir, 'test-a', 'exit 0');
+    writeProfile(dir, 'test-b', 'exit 0');
+    const told: string[] = [];
+    const store = new ProfileStore({
+      dirs: [dir],
+      xvnc: 'Xtigervnc',
+      path: fakePath('Xtigervnc'),
+      onProblem: p => told.push(`${p.skipped ? 'skipped' : 'kept'} ${p.file}: ${p.message}`)
+    });
+    expect((await store.list()).map(r => r.profile.available)).toEqual([true, true]);
+    expect(told).toEqual([]);
+
+    writeFileSync(join(dir, 'test-a.json'), '{"id": "test-a", "title": ');
+    chmodSync(join(dir, 'test-b.sh'), 0o644);
+    await store.list();
+    await store.get('test-b');
+    await Promise.all([store.list(), store.list()]);
+    expect(told).toEqual([
+      expect.stringMatching(new RegExp(`^skipped ${join(dir, 'test-a.json')}: .*JSON`)),
+      `kept ${join(dir, 'test-b.json')}: its start script ${join(dir, 'test-b.sh')} is ` +
+        'missing or not executable'
+    ]);
+
+    // Mended, then broken in another way: that is a change, told again.
+    writeProfile(dir, 'test-a', 'exit 0');
+    expect((await store.list()).map(r => r.profile.id)).toContain('test-a');
+    writeFileSync(join(dir, 'test-a.json'), JSON.stringify({ id: 'test-a', title: 'A' }));
+    await store.list();
+    expect(told).toHaveLength(3);
+    expect(told[2]).toMatch(new RegExp(`^skipped ${join(dir, 'test-a.json')}: /: `));
+  });
+
   it('ignores a missing admin directory', async () => {
     const store = new ProfileStore({
       dirs: [BUILTIN_PROFILES, '/nonexistent/desktops'],

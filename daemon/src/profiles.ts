@@ -79,6 +79,12 @@ export interface IProfileStoreOptions {
   xvnc: string;
   /** PATH used to find bare command names; defaults to the daemon's. */
   path?: string;
+  /**
+   * Told of each profile file that is not valid or whose start script is missing: at the first
+   * read, then whenever that changes (profiles are read again on every request, so a file
+   * edited into a bad state would otherwise only lose its tile, without a word in the log).
+   */
+  onProblem?: (p: IProfileProblem & { skipped: boolean }) => void;
 }
 
 export async function isExecutable(file: string): Promise<boolean> {
@@ -136,6 +142,9 @@ export function missingReason(req: Requirement): string {
 }
 
 export class ProfileStore {
+  /** What onProblem was last told, by file: each change is told once. */
+  private _told = new Map<string, string>();
+
   constructor(private readonly _opts: IProfileStoreOptions) {}
 
   /** Reads every profile file; invalid files are reported, never half-used. */
@@ -180,7 +189,36 @@ export class ProfileStore {
         entries.delete(id);
       }
     }
+    if (this._opts.onProblem) {
+      await this._tell(entries, problems);
+    }
     return { entries, problems, disabled };
+  }
+
+  /**
+   * Tells onProblem of the problems this read found that the last one did not. A missing start
+   * script is one too, though the profile keeps its (unavailable) tile: it is the admin's to
+   * fix, as a bad file is. Compared at the end, with no await in between, so that concurrent
+   * reads do not tell the same change twice.
+   */
+  private async _tell(entries: Map<string, IEntry>, problems: IProfileProblem[]): Promise<void> {
+    const found = problems.map(p => ({ ...p, skipped: true }));
+    for (const e of entries.values()) {
+      const xstartup = resolve(e.dir, e.data.xstartup);
+      if (!(await isExecutable(xstartup))) {
+        found.push({
+          file: e.file,
+          message: `its start script ${xstartup} is missing or not executable`,
+          skipped: false
+        });
+      }
+    }
+    for (const p of found) {
+      if (this._told.get(p.file) !== p.message) {
+        this._opts.onProblem?.(p);
+      }
+    }
+    this._told = new Map(found.map(p => [p.file, p.message]));
   }
 
   /** Each profile found, the file that defines it and the files it replaces. */

@@ -1,7 +1,7 @@
 // The daemon's private runtime directory: where session sockets, cookies and logs live. It
 // must be the user's alone (another user who could create it could reach the desktops in it),
 // and short enough a path for the unix sockets below it.
-import { chmod, lstat, mkdir, mkdtemp } from 'node:fs/promises';
+import { chmod, lstat, mkdir, mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describeFsError } from './sessions/logs.js';
@@ -59,12 +59,37 @@ const SOCKET_PATH_MAX = 107;
 const SESSION_SOCKET = `/${'x'.repeat(16)}/rfb.sock`;
 
 /**
+ * One of this user's earlier fallback roots (`<tmp>/jupyter-desktops-<uid>-XXXXXX`, made by
+ * mkdtemp below) that is still ours alone: a directory, not a symlink, owned by us, 0700. The
+ * most recently changed, where an earlier daemon's orphans would be. Others are left alone:
+ * removed, their name could be taken by another user while a daemon still means to use it.
+ */
+async function earlierFallback(tmp: string, uid: number): Promise<string | undefined> {
+  const name = new RegExp(`^jupyter-desktops-${uid}-[A-Za-z0-9]{6}$`);
+  const ours: { path: string; mtimeMs: number }[] = [];
+  for (const n of await readdir(tmp).catch(() => [] as string[])) {
+    if (!name.test(n)) {
+      continue;
+    }
+    const path = join(tmp, n);
+    const st = await lstat(path).catch(() => undefined);
+    if (st?.isDirectory() && st.uid === uid && (st.mode & 0o777) === 0o700) {
+      ours.push({ path, mtimeMs: st.mtimeMs });
+    }
+  }
+  ours.sort((a, b) => b.mtimeMs - a.mtimeMs);
+  return ours[0]?.path;
+}
+
+/**
  * This daemon's own directory, `<runtime dir>/d<pid>` (a user's second Jupyter server runs a
  * second daemon), made private; or an Error whose message says, in a sentence, why not.
+ * `tmpDir` (default: os.tmpdir()) is where a fallback root goes.
  */
 export async function prepareRuntimeDir(cfg: {
   runtimeDir: string;
   runtimeDirGiven: boolean;
+  tmpDir?: string;
 }): Promise<string> {
   let root = cfg.runtimeDir;
   const own = (r: string): string => join(r, `d${process.pid}`);
@@ -86,9 +111,13 @@ export async function prepareRuntimeDir(cfg: {
     if (cfg.runtimeDirGiven) {
       throw new Error(`The runtime directory ${root} cannot be used: ${why}. ${fix}`);
     }
-    // The shared default in /tmp can be squatted by another user: use a fresh private one.
-    // (Orphans of an earlier crashed daemon are then not found; say so.)
-    root = await mkdtemp(join(tmpdir(), `jupyter-desktops-${process.getuid?.() ?? 0}-`));
+    // The shared default in /tmp can be squatted by another user: use a private one, the same
+    // one each start (a fresh one each time would pile up, and hide an earlier daemon's
+    // orphans from the sweep, which looks beside this daemon's own directory only).
+    const tmp = cfg.tmpDir ?? tmpdir();
+    const uid = process.getuid?.() ?? 0;
+    root =
+      (await earlierFallback(tmp, uid)) ?? (await mkdtemp(join(tmp, `jupyter-desktops-${uid}-`)));
     process.stderr.write(
       `jupyter-desktops-daemon: ${why}; using ${root} instead ` +
         '(set XDG_RUNTIME_DIR or --runtime-dir to a directory of your own)\n'

@@ -1,9 +1,10 @@
 // The daemon's entry point and the only file that listens: on the unix socket
-// jupyter-server-proxy passes as {unix_socket}, or, only with --tcp and a token in the
-// environment, on loopback for development. Exits 0 only when asked to stop (SIGTERM/SIGINT):
+// jupyter-server-proxy passes as {unix_socket}, or, only with --tcp and a token on standard
+// input, on loopback for development. Exits 0 only when asked to stop (SIGTERM/SIGINT):
 // jupyter-server-proxy never restarts a daemon that exited 0.
 import { realpathSync } from 'node:fs';
-import { chmod, lstat, unlink } from 'node:fs/promises';
+import { chmod, lstat, rmdir, unlink } from 'node:fs/promises';
+import inspector from 'node:inspector';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,7 +23,8 @@ const USAGE = `usage: jupyter-desktops-daemon (--socket PATH | --tcp 127.0.0.1:P
   --doctor              check Node, Xtigervnc, profiles and OpenGL, print a report, exit
   --profiles            print every profile found, its file and what it overrides (JSON), exit
   --socket PATH         listen on this unix socket (created 0600)
-  --tcp HOST:PORT       development only: loopback TCP; requires JUPYTER_DESKTOPS_TOKEN
+  --tcp HOST:PORT       development only: loopback TCP; reads its token (16+ characters)
+                        from the first line of standard input: a pipe or a file (< token)
   --profiles-dir DIR    extra profile directory, later ones override (repeatable)
   --runtime-dir DIR     private directory for session sockets and logs (each daemon
                         uses DIR/d<pid>; default $XDG_RUNTIME_DIR/jupyter-desktops)
@@ -35,11 +37,17 @@ const USAGE = `usage: jupyter-desktops-daemon (--socket PATH | --tcp 127.0.0.1:P
   --python PATH         Python 3 that runs each desktop's session reaper (default python3)
   --quiet               no request log`;
 
+/** How to give the --tcp token, for the usage errors. */
+const TOKEN_HOW =
+  'e.g. (umask 077; openssl rand -hex 16 > token); ' +
+  'jupyter-desktops-daemon --tcp 127.0.0.1:8765 < token';
+
 export class UsageError extends Error {}
 
 export interface IDaemonConfig {
   socket?: string;
   tcp?: { host: string; port: number };
+  /** With --tcp: read from standard input (readToken), never from argv or the environment. */
   token?: string;
   profileDirs: string[];
   iconDirs: string[];
@@ -102,17 +110,19 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): IDaemonConf
     throw new UsageError(`give exactly one of --socket, --tcp, --doctor or --profiles\n${USAGE}`);
   }
   let tcp: IDaemonConfig['tcp'];
-  let token: string | undefined;
   if (values.tcp) {
     const m = /^(127\.0\.0\.1|\[::1\]|localhost):(\d{1,5})$/.exec(values.tcp);
     if (!m) {
       throw new UsageError('--tcp only accepts a loopback address, e.g. 127.0.0.1:8765');
     }
     tcp = { host: m[1].replace(/^\[|\]$/g, ''), port: Number(m[2]) };
-    token = env.JUPYTER_DESKTOPS_TOKEN;
-    if (!token || token.length < 16) {
+    // Earlier versions read the token from there, where /proc/<pid>/environ shows it for the
+    // daemon's whole life, whatever the daemon deletes. Refused rather than ignored, so that
+    // an old command line learns what changed instead of waiting on standard input.
+    if (env.JUPYTER_DESKTOPS_TOKEN !== undefined) {
       throw new UsageError(
-        '--tcp needs JUPYTER_DESKTOPS_TOKEN (16+ characters) in the environment'
+        '--tcp no longer reads JUPYTER_DESKTOPS_TOKEN (a token in the environment can be read ' +
+          `in /proc/<pid>/environ): unset it and give the token on standard input, ${TOKEN_HOW}`
       );
     }
   }
@@ -133,7 +143,6 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): IDaemonConf
   return {
     socket: values.socket ? resolve(values.socket) : undefined,
     tcp,
-    token,
     profileDirs: [join(root, 'profiles'), ...(values['profiles-dir'] ?? []).map(d => resolve(d))],
     iconDirs: [join(root, 'icons'), resolve(root, '..', 'icons')],
     runtimeDir: resolve(
@@ -156,6 +165,102 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): IDaemonConf
   };
 }
 
+/** The most a token line may hold: a pipe that never ends must not fill memory. */
+const TOKEN_LINE_MAX = 1024;
+
+/**
+ * The --tcp token: the first line of `input` (standard input), which must be a pipe or a
+ * file, not a terminal, and must say it within `timeoutMs`. Neither argv nor the environment
+ * carries it, so no /proc file of the daemon shows it.
+ */
+export function readToken(
+  input: NodeJS.ReadableStream & { isTTY?: boolean; destroy?: () => void },
+  timeoutMs = 10_000
+): Promise<string> {
+  if (input.isTTY) {
+    return Promise.reject(
+      new UsageError(`--tcp reads its token from standard input, which is a terminal: ${TOKEN_HOW}`)
+    );
+  }
+  return new Promise((resolvePromise, reject) => {
+    let text = '';
+    const done = (err?: Error): void => {
+      clearTimeout(timer);
+      input.removeListener('data', onData);
+      input.removeListener('end', onEnd);
+      input.removeListener('error', onError);
+      // Nothing more is read from there: closed, a writer that goes on fails instead of blocking.
+      input.destroy?.();
+      if (err) {
+        return reject(err);
+      }
+      const token = text.split('\n')[0].trim();
+      if (token.length > TOKEN_LINE_MAX || !/^[\x21-\x7e]{16,}$/.test(token)) {
+        return reject(
+          new UsageError(
+            `--tcp needs a token of 16 to ${TOKEN_LINE_MAX} printable characters on the first ` +
+              `line of standard input: ${TOKEN_HOW}`
+          )
+        );
+      }
+      resolvePromise(token);
+    };
+    const onData = (chunk: Buffer | string): void => {
+      text += chunk.toString();
+      if (text.includes('\n') || text.length > TOKEN_LINE_MAX) {
+        done();
+      }
+    };
+    const onEnd = (): void => done();
+    const onError = (err: Error): void =>
+      done(new UsageError(`--tcp could not read its token from standard input: ${err.message}`));
+    const timer = setTimeout(
+      () =>
+        done(
+          new UsageError(
+            `--tcp waited ${timeoutMs / 1000} s for a token on standard input: ${TOKEN_HOW}`
+          )
+        ),
+      timeoutMs
+    );
+    input.on('data', onData);
+    input.on('end', onEnd);
+    input.on('error', onError);
+  });
+}
+
+/**
+ * What the daemon was started with that would let another program into it: the inspector
+ * (NODE_OPTIONS=--inspect from Jupyter's environment, or --inspect) answers anyone who can
+ * reach its port, as this user; LD_PRELOAD runs code in it. launch.py starts the daemon
+ * without either; this is for a daemon started some other way. The inspector is closed at
+ * once; LD_PRELOAD has run already, so it can only be named.
+ */
+export function refuseDebugHooks(
+  env: NodeJS.ProcessEnv,
+  warn: (line: string) => void,
+  execArgv: string[] = process.execArgv
+): void {
+  const url = inspector.url();
+  if (url) {
+    inspector.close();
+    const cause = [
+      ...(/--inspect/.test(env.NODE_OPTIONS ?? '') ? ['NODE_OPTIONS in its environment'] : []),
+      ...(execArgv.some(a => a.startsWith('--inspect')) ? ['--inspect on its command line'] : [])
+    ];
+    warn(
+      `the Node.js inspector was listening (${url}; from ${cause.join(' and ') || 'NODE_OPTIONS or --inspect'}): ` +
+        'closed it, since anyone who reaches its port can run code as this user'
+    );
+  }
+  if (env.LD_PRELOAD) {
+    warn(
+      `LD_PRELOAD is set (${env.LD_PRELOAD}): those libraries run inside the daemon; ` +
+        'start it without LD_PRELOAD'
+    );
+  }
+}
+
 async function unlinkStaleSocket(path: string): Promise<void> {
   try {
     const st = await lstat(path);
@@ -167,23 +272,37 @@ async function unlinkStaleSocket(path: string): Promise<void> {
   }
 }
 
+const warn = (line: string): void => {
+  process.stderr.write(`jupyter-desktops-daemon: ${line}\n`);
+};
+
 export async function main(argv = process.argv.slice(2)): Promise<void> {
+  // First: the inspector's port is open from before any of our code runs.
+  refuseDebugHooks(process.env, warn);
   // The umask Jupyter started us with is the user's usual one: their desktops get it back
   // (never world-writable), while the daemon's own files stay private.
   const inheritedUmask = process.umask(0o077) | 0o002;
   let cfg: IDaemonConfig;
   try {
     cfg = parseConfig(argv, process.env);
+    if (cfg.tcp) {
+      cfg.token = await readToken(process.stdin);
+    }
   } catch (err) {
-    process.stderr.write(`jupyter-desktops-daemon: ${(err as Error).message}\n`);
+    warn((err as Error).message);
     // Not 0: a proxy must not take a usage error for a clean stop.
     process.exit(2);
   }
-  delete process.env.JUPYTER_DESKTOPS_TOKEN;
+  const serving = !cfg.profiles && !cfg.doctor;
   const profiles = new ProfileStore({
     dirs: cfg.profileDirs,
     iconDirs: cfg.iconDirs,
-    xvnc: cfg.xvnc
+    xvnc: cfg.xvnc,
+    // A profile that breaks while the daemon runs (a bad edit, a removed start script) only
+    // loses its tile: the log must say which file and why, once per change.
+    onProblem: serving
+      ? p => warn(`${p.skipped ? 'ignoring profile' : 'profile'} ${p.file}: ${p.message}`)
+      : undefined
   });
   if (cfg.profiles) {
     process.stdout.write(JSON.stringify(await profiles.sources(), null, 2) + '\n');
@@ -201,7 +320,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     // Not an exit: jupyter-server-proxy would restart us in a loop while the tab waits for a
     // time-out. Serve the reason instead, on every route.
     const problem = (err as Error).message;
-    process.stderr.write(`jupyter-desktops-daemon: cannot start desktops: ${problem}\n`);
+    warn(`cannot start desktops: ${problem}`);
     const app = await buildUnavailableApp({
       problem,
       token: cfg.token,
@@ -235,14 +354,20 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   if (orphans) {
     app.log.warn(`ended ${orphans} process(es) left by an earlier daemon`);
   }
-  const { problems } = await profiles.load();
-  for (const p of problems) {
-    app.log.warn(`ignoring profile ${p.file}: ${p.message}`);
-  }
+  // Reports each bad profile through onProblem, once: later reads report only changes.
+  await profiles.load();
 
   await serve(app, cfg, async () => {
     sessions.dispose();
     await sessions.stopAll({ code: 'daemon-shutdown', message: 'The desktops service stopped' });
+    // <root>/d<pid> is this daemon's alone and its sessions' directories are gone with them:
+    // left behind, every clean stop would add an empty directory until the next orphan sweep.
+    // rmdir, not rm -r: should anything remain, it is left for that sweep to see.
+    await rmdir(runtimeDir).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') {
+        warn(`could not remove ${runtimeDir}: ${err.message}`);
+      }
+    });
   });
 }
 
