@@ -1,6 +1,7 @@
 // The RFB bridge: one WebSocket <-> one new connection to a session's RFB unix socket. Binary
 // frames both ways, bounded buffers (a stalled browser pauses the X server's socket, not our
-// memory), and the client half filtered by RfbClientFilter.
+// memory), the client half filtered by RfbClientFilter, and a connect the socket's full listen
+// queue turns away tried again for a few seconds.
 import { connect, type Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { RfbClientFilter, RfbProtocolError } from './rfb-filter.js';
@@ -28,11 +29,25 @@ export const CLOSE = {
   unreachable: 4001
 } as const;
 
-export function bridge(ws: WebSocket, socketPath: string, o: IBridgeOptions): Socket {
+/**
+ * Xtigervnc listens with a backlog of 5, so a burst of tabs (or a reload of many) against a
+ * busy server finds its queue full: on a unix socket that is EAGAIN at once, not a wait. Each
+ * retry waits twice as long as the last, up to MAX_RETRY_DELAY_MS, from a random half to the
+ * whole of it, so that a burst spreads out instead of meeting the queue again all together.
+ */
+const FIRST_RETRY_DELAY_MS = 5;
+const MAX_RETRY_DELAY_MS = 200;
+const CONNECT_RETRY_MS = 5000;
+
+export function bridge(ws: WebSocket, socketPath: string, o: IBridgeOptions): void {
   const high = o.highWaterMark ?? 1 << 20;
   const maxFrame = o.maxFrame ?? 256 * 1024;
+  const giveUpAt = Date.now() + CONNECT_RETRY_MS;
   const filter = new RfbClientFilter(o);
-  const rfb = connect(socketPath);
+  let rfb: Socket | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  /** The client's filtered bytes from before the desktop took the connection. */
+  let early: Buffer[] | undefined = [];
   let closed = false;
 
   const end = (code: number, reason: string): void => {
@@ -40,29 +55,76 @@ export function bridge(ws: WebSocket, socketPath: string, o: IBridgeOptions): So
       return;
     }
     closed = true;
-    rfb.destroy();
+    clearTimeout(retry);
+    rfb?.destroy();
     if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) {
       ws.close(code, reason);
     }
   };
 
-  rfb.on('data', (data: Buffer) => {
-    for (let at = 0; at < data.length; at += maxFrame) {
-      ws.send(data.subarray(at, at + maxFrame), { binary: true }, err => {
-        if (err) {
-          end(CLOSE.going, 'send failed');
-        } else if (rfb.isPaused() && ws.bufferedAmount < high / 2) {
-          rfb.resume();
-        }
-      });
+  const send = (out: Buffer): void => {
+    if (closed) {
+      return;
     }
-    if (ws.bufferedAmount > high) {
-      rfb.pause();
+    if (early) {
+      early.push(out);
+    } else if (!rfb!.write(out)) {
+      ws.pause();
     }
-  });
-  rfb.on('drain', () => ws.resume());
-  rfb.on('error', () => end(CLOSE.unreachable, 'desktop unreachable'));
-  rfb.on('close', () => end(CLOSE.ended, 'desktop closed the connection'));
+  };
+
+  const connected = (s: Socket): void => {
+    if (closed) {
+      s.destroy();
+      return;
+    }
+    rfb = s;
+    s.on('data', (data: Buffer) => {
+      for (let at = 0; at < data.length; at += maxFrame) {
+        ws.send(data.subarray(at, at + maxFrame), { binary: true }, err => {
+          if (err) {
+            end(CLOSE.going, 'send failed');
+          } else if (s.isPaused() && ws.bufferedAmount < high / 2) {
+            s.resume();
+          }
+        });
+      }
+      if (ws.bufferedAmount > high) {
+        s.pause();
+      }
+    });
+    s.on('drain', () => ws.resume());
+    s.on('close', () => end(CLOSE.ended, 'desktop closed the connection'));
+    const held = early!;
+    early = undefined;
+    for (const out of held) {
+      send(out);
+    }
+    if (!s.writableNeedDrain) {
+      ws.resume();
+    }
+  };
+
+  const attempt = (delay: number): void => {
+    const s = connect(socketPath);
+    s.once('connect', () => connected(s));
+    s.on('error', (err: NodeJS.ErrnoException) => {
+      if (rfb || closed || err.code !== 'EAGAIN' || Date.now() >= giveUpAt) {
+        end(CLOSE.unreachable, 'desktop unreachable');
+        return;
+      }
+      s.destroy();
+      retry = setTimeout(
+        () => attempt(Math.min(delay * 2, MAX_RETRY_DELAY_MS)),
+        delay * (0.5 + Math.random() / 2)
+      );
+    });
+  };
+  // Until the desktop takes the connection, what the client sends waits in `early`, the
+  // WebSocket paused so that it holds no more than was read already (a client speaks after the
+  // server's greeting anyway).
+  ws.pause();
+  attempt(FIRST_RETRY_DELAY_MS);
 
   ws.on('message', (data, isBinary) => {
     if (!isBinary) {
@@ -70,8 +132,8 @@ export function bridge(ws: WebSocket, socketPath: string, o: IBridgeOptions): So
     }
     try {
       const out = filter.push(toBuffer(data));
-      if (out.length && !rfb.write(out)) {
-        ws.pause();
+      if (out.length) {
+        send(out);
       }
     } catch (err) {
       if (err instanceof RfbProtocolError) {
@@ -83,10 +145,10 @@ export function bridge(ws: WebSocket, socketPath: string, o: IBridgeOptions): So
   });
   ws.on('close', () => {
     closed = true;
-    rfb.destroy();
+    clearTimeout(retry);
+    rfb?.destroy();
   });
   ws.on('error', () => end(CLOSE.going, 'websocket error'));
-  return rfb;
 }
 
 function toBuffer(data: Buffer | ArrayBuffer | Buffer[]): Buffer {

@@ -1,29 +1,113 @@
-// Follows the client half of an RFB 3.3/3.7/3.8 stream just far enough to find message
-// boundaries, so that SetDesktopSize can be clamped to the site maximum (an unclamped client
-// can grow Xtigervnc's framebuffer to 16384x16384 and gigabytes of memory). Anything it cannot
-// frame is treated as a broken client: the caller closes that one connection.
+// Follows the client half of an RFB stream just far enough to find message boundaries, so that
+// SetDesktopSize can be clamped to the site maximum (an unclamped client can grow Xtigervnc's
+// framebuffer to 16384x16384 and gigabytes of memory). What it frames unlike the server slips
+// past it, so it reads the stream as Xtigervnc 1.12 does, and it holds back only headers (and a
+// SetDesktopSize whole), for a cost linear in bytes however they come. Anything it cannot
+// frame is a broken client: the caller closes that one connection.
 
 export class RfbProtocolError extends Error {}
 
+const SET_ENCODINGS = 2;
 const SET_DESKTOP_SIZE = 251;
+const SECURITY_NONE = 1;
+/** DesktopSize and ExtendedDesktopSize, as unsigned 32-bit numbers on the wire. */
+const RESIZE_ENCODINGS = new Set([-223 >>> 0, -308 >>> 0]);
 
-/** Fixed sizes of client messages, by type; a function when a length field follows. */
-const MESSAGE_LENGTH: Record<number, (b: Buffer, at: number) => number | undefined> = {
-  0: () => 20, // SetPixelFormat
-  2: (b, at) => (have(b, at, 4) ? 4 + 4 * b.readUInt16BE(at + 2) : undefined), // SetEncodings
-  3: () => 10, // FramebufferUpdateRequest
-  4: () => 8, // KeyEvent
-  5: () => 6, // PointerEvent
-  6: (b, at) => (have(b, at, 8) ? 8 + (Math.abs(b.readInt32BE(at + 4)) >>> 0) : undefined), // ClientCutText (extended when negative)
-  150: () => 10, // EnableContinuousUpdates
-  248: (b, at) => (have(b, at, 9) ? 9 + b.readUInt8(at + 8) : undefined), // ClientFence
-  250: () => 4, // xvp
-  251: (b, at) => (have(b, at, 8) ? 8 + 16 * b.readUInt8(at + 6) : undefined), // SetDesktopSize
-  255: (b, at) => (have(b, at, 2) ? (b.readUInt8(at + 1) === 0 ? 12 : -1) : undefined) // QEMU extended key event
+/**
+ * How a client message is framed, from the first `n` bytes of it at `at` (at least one): how
+ * many bytes to hold before any of it goes on (its header, or all of it to inspect it whole),
+ * and its whole length, NaN until the held bytes can tell.
+ */
+type Framing = (b: Buffer, at: number, n: number) => [hold: number, length: number];
+
+const whole =
+  (length: number): Framing =>
+  () => [length, length];
+
+const header =
+  (size: number, length: (b: Buffer, at: number) => number): Framing =>
+  (b, at, n) =>
+    n < size ? [size, NaN] : [size, length(b, at)];
+
+const MESSAGES: Record<number, Framing> = {
+  0: whole(20), // SetPixelFormat
+  [SET_ENCODINGS]: header(4, (b, at) => 4 + 4 * b.readUInt16BE(at + 2)),
+  3: whole(10), // FramebufferUpdateRequest
+  4: whole(8), // KeyEvent
+  5: whole(6), // PointerEvent
+  6: header(8, (b, at) => 8 + Math.abs(b.readInt32BE(at + 4))), // ClientCutText (extended when negative)
+  150: whole(10), // EnableContinuousUpdates
+  248: header(9, (b, at) => 9 + b.readUInt8(at + 8)), // ClientFence
+  250: whole(4), // xvp
+  [SET_DESKTOP_SIZE]: (b, at, n) => {
+    const length = n < 8 ? NaN : 8 + 16 * b.readUInt8(at + 6);
+    return [n < 8 ? 8 : length, length];
+  },
+  // QEMU: the extended key event is its only subtype; a negative length refuses the others.
+  255: (b, at, n) => (n < 2 ? [2, NaN] : b.readUInt8(at + 1) === 0 ? [12, 12] : [2, -1])
 };
 
-function have(b: Buffer, at: number, n: number): boolean {
-  return b.length - at >= n;
+/** The most ever held: a SetDesktopSize with 255 screens. */
+const MAX_HOLD = 8 + 16 * 255;
+
+/** KeyEvent, PointerEvent, ClientCutText, QEMU extended key event. */
+const INPUT_TYPES = new Set([4, 5, 6, 255]);
+
+const SPACE = new Set([0x20, 0x09, 0x0a, 0x0b, 0x0c, 0x0d]);
+
+/**
+ * glibc's sscanf(s, "RFB %03d.%03d\n") on the 12 bytes the server reads (cut at a NUL, as a C
+ * string): the format's space and each %d skip white space, %d takes a sign and then digits,
+ * three characters at most, the sign counted; trailing bytes are not checked.
+ */
+function scanVersion(v: Buffer): [major: number, minor: number] | undefined {
+  const nul = v.indexOf(0);
+  const s = nul < 0 ? v : v.subarray(0, nul);
+  let i = 0;
+  const number = (): number | undefined => {
+    while (i < s.length && SPACE.has(s[i])) {
+      i++;
+    }
+    let width = 3;
+    let sign = 1;
+    if (s[i] === 0x2b || s[i] === 0x2d) {
+      sign = s[i] === 0x2d ? -1 : 1;
+      i++;
+      width--;
+    }
+    let digits = 0;
+    let value = 0;
+    for (; width > 0 && s[i] >= 0x30 && s[i] <= 0x39; width--, digits++, i++) {
+      value = value * 10 + s[i] - 0x30;
+    }
+    return digits ? sign * value : undefined;
+  };
+  if (s.toString('latin1', 0, 3) !== 'RFB') {
+    return undefined;
+  }
+  i = 3;
+  while (i < s.length && SPACE.has(s[i])) {
+    i++;
+  }
+  const major = number();
+  if (major === undefined || s[i++] !== 0x2e) {
+    return undefined;
+  }
+  const minor = number();
+  return minor === undefined ? undefined : [major, minor];
+}
+
+/**
+ * The version the server then speaks (SConnection::processVersionMsg): major 3 only; a minor
+ * other than 3, 7 or 8 counts as 8 from 8 up, else as 3.
+ */
+function serverVersion(v: Buffer): 3 | 7 | 8 | undefined {
+  const scanned = scanVersion(v);
+  if (!scanned || scanned[0] !== 3) {
+    return undefined;
+  }
+  const minor = scanned[1];
+  return minor >= 8 ? 8 : minor === 7 ? 7 : 3;
 }
 
 export interface IRfbFilterOptions {
@@ -35,13 +119,28 @@ export interface IRfbFilterOptions {
   onInput?: () => void;
 }
 
-/** KeyEvent, PointerEvent, ClientCutText, QEMU extended key event. */
-const INPUT_TYPES = new Set([4, 5, 6, 255]);
+/**
+ * Where the stream is: the 12-byte version; 3.7 and 3.8's security-type choice (3.3's server
+ * picks None itself, and None has no client bytes or, before 3.8, result); ClientInit's one
+ * byte; then messages.
+ */
+type Phase = 'version' | 'security' | 'init' | 'messages';
 
 export class RfbClientFilter {
-  private _pending: Buffer = Buffer.alloc(0);
-  /** Handshake bytes still expected before messages start; undefined until the version is read. */
-  private _handshake: number | undefined;
+  private _phase: Phase = 'version';
+  /** The start of the current message, held back until its framing says to let it go. */
+  private _held: Buffer | undefined;
+  private _fill = 0;
+  /** Bytes of the current message's body still to pass on unread. */
+  private _body = 0;
+  /**
+   * Whether the client's last SetEncodings named DesktopSize or ExtendedDesktopSize, read as
+   * its body passes (`_word` gathers each encoding's four bytes; `_scan` says whether to).
+   */
+  private _resizable = false;
+  private _scan = false;
+  private _word = 0;
+  private _wordBytes = 0;
   private _clamped = 0;
 
   constructor(private readonly _o: IRfbFilterOptions) {}
@@ -51,61 +150,140 @@ export class RfbClientFilter {
     return this._clamped;
   }
 
+  /** How many bytes are held back, waiting for the rest of a header or a SetDesktopSize. */
+  get pending(): number {
+    return this._fill;
+  }
+
   /**
    * Takes the next chunk from the client and returns the bytes to pass on to the server,
-   * holding back an incomplete trailing message. Throws RfbProtocolError on garbage.
+   * holding back an incomplete header (or SetDesktopSize). Throws RfbProtocolError on garbage.
    */
   push(chunk: Buffer): Buffer {
-    const buf = this._pending.length ? Buffer.concat([this._pending, chunk]) : chunk;
+    const out: Buffer[] = [];
+    // The chunk's bytes from `run` on go out as they are, in one piece where they can.
+    let run = 0;
     let at = 0;
-    if (this._handshake === undefined) {
-      if (buf.length < 12) {
-        this._pending = buf;
-        return Buffer.alloc(0);
+    while (at < chunk.length) {
+      if (this._body > 0) {
+        const n = Math.min(this._body, chunk.length - at);
+        if (this._scan) {
+          this._scanEncodings(chunk, at, at + n);
+        }
+        this._body -= n;
+        at += n;
+        continue;
       }
-      const version = buf.toString('latin1', 0, 12);
-      const m = /^RFB 003\.(\d{3})\n$/.exec(version);
-      if (!m) {
-        throw new RfbProtocolError('not an RFB client');
+      if (this._fill === 0) {
+        const [hold, length] = this._frame(chunk, at, chunk.length - at);
+        if (hold <= chunk.length - at) {
+          this._take(chunk, at);
+          at += hold;
+          this._body = length - hold;
+          continue;
+        }
+        if (at > run) {
+          out.push(chunk.subarray(run, at));
+        }
       }
-      // 3.3: the server picks the security type, so only ClientInit (1 byte) follows.
-      // 3.7/3.8: security-type choice (1 byte), then ClientInit.
-      this._handshake = m[1] === '003' ? 1 : 2;
-      at = 12;
+      // A header cut short: gathered in `_held`, each byte copied once.
+      const held = (this._held ??= Buffer.allocUnsafe(MAX_HOLD));
+      let [hold, length] = this._frame(held, 0, this._fill);
+      while (this._fill < hold && at < chunk.length) {
+        const n = Math.min(hold - this._fill, chunk.length - at);
+        chunk.copy(held, this._fill, at, at + n);
+        this._fill += n;
+        at += n;
+        [hold, length] = this._frame(held, 0, this._fill);
+      }
+      run = at;
+      if (this._fill === hold) {
+        this._take(held, 0);
+        out.push(Buffer.from(held.subarray(0, hold)));
+        this._fill = 0;
+        this._body = length - hold;
+      }
     }
-    while (this._handshake > 0 && at < buf.length) {
-      at++;
-      this._handshake--;
+    if (at > run) {
+      out.push(chunk.subarray(run, at));
     }
-    let end = at;
-    while (this._handshake === 0 && end < buf.length) {
-      const type = buf.readUInt8(end);
-      const lengthOf = MESSAGE_LENGTH[type];
-      if (!lengthOf) {
-        throw new RfbProtocolError(`unknown client message type ${type}`);
-      }
-      const len = lengthOf(buf, end);
-      if (len === undefined) {
-        break;
-      }
-      if (len < 0) {
-        throw new RfbProtocolError(`unknown message subtype for type ${type}`);
-      }
-      if (len > this._o.maxMessage) {
-        throw new RfbProtocolError('client message too large');
-      }
-      if (buf.length - end < len) {
-        break;
-      }
-      if (type === SET_DESKTOP_SIZE) {
-        this._clamp(buf, end);
-      } else if (INPUT_TYPES.has(type)) {
-        this._o.onInput?.();
-      }
-      end += len;
+    return out.length === 1 ? out[0] : Buffer.concat(out);
+  }
+
+  /** The framing of what starts at `at` in the current phase; throws what the server refuses. */
+  private _frame(b: Buffer, at: number, n: number): [number, number] {
+    if (n === 0) {
+      return [1, NaN];
     }
-    this._pending = Buffer.from(buf.subarray(end));
-    return buf.subarray(0, end);
+    if (this._phase === 'version') {
+      if (n >= 12 && !serverVersion(b.subarray(at, at + 12))) {
+        throw new RfbProtocolError('not an RFB 3.x client');
+      }
+      return [12, n >= 12 ? 12 : NaN];
+    }
+    if (this._phase !== 'messages') {
+      return [1, 1];
+    }
+    const type = b.readUInt8(at);
+    const framing = MESSAGES[type];
+    if (!framing) {
+      throw new RfbProtocolError(`unknown client message type ${type}`);
+    }
+    const [hold, length] = framing(b, at, n);
+    if (length < 0) {
+      throw new RfbProtocolError(`unknown message subtype for type ${type}`);
+    }
+    if (length > this._o.maxMessage) {
+      throw new RfbProtocolError('client message too large');
+    }
+    return [hold, length];
+  }
+
+  /** Acts on a held part (the whole of a handshake step) once it is in; advances the phase. */
+  private _take(b: Buffer, at: number): void {
+    switch (this._phase) {
+      case 'version':
+        this._phase = serverVersion(b.subarray(at, at + 12)) === 3 ? 'init' : 'security';
+        return;
+      case 'security':
+        // The only type the server offers; any other ends the connection there, after bytes
+        // this filter could not frame.
+        if (b.readUInt8(at) !== SECURITY_NONE) {
+          throw new RfbProtocolError('security type other than None');
+        }
+        this._phase = 'init';
+        return;
+      case 'init':
+        this._phase = 'messages';
+        return;
+    }
+    const type = b.readUInt8(at);
+    this._scan = type === SET_ENCODINGS;
+    if (this._scan) {
+      this._resizable = false;
+      this._wordBytes = 0;
+    } else if (type === SET_DESKTOP_SIZE) {
+      // Xtigervnc 1.12 answers with the result, and crashes (SIGSEGV) when the client cannot
+      // take it.
+      if (!this._resizable) {
+        throw new RfbProtocolError(
+          'SetDesktopSize from a client without DesktopSize or ExtendedDesktopSize'
+        );
+      }
+      this._clamp(b, at);
+    } else if (INPUT_TYPES.has(type)) {
+      this._o.onInput?.();
+    }
+  }
+
+  private _scanEncodings(b: Buffer, from: number, to: number): void {
+    for (let i = from; i < to; i++) {
+      this._word = ((this._word << 8) | b[i]) >>> 0;
+      if (++this._wordBytes === 4) {
+        this._resizable ||= RESIZE_ENCODINGS.has(this._word);
+        this._wordBytes = 0;
+      }
+    }
   }
 
   /** Rewrites a SetDesktopSize in place so neither it nor any screen exceeds the maximum. */

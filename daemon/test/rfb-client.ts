@@ -93,6 +93,37 @@ export class RfbTestClient {
     return { width: init.readUInt16BE(0), height: init.readUInt16BE(2), name };
   }
 
+  /**
+   * The handshake as Xtigervnc frames it for a client sending `version` (12 bytes) that it reads
+   * as 3.`minor`: 3.3's server names security type None itself, 3.7 and 3.8 let the client pick
+   * it, only 3.8 answers with a result. `after` goes in one message with ClientInit, as a client
+   * hiding something right behind the handshake would send it. Returns ServerInit's size.
+   */
+  async handshakeAs(
+    version: Buffer,
+    minor: 3 | 7 | 8,
+    after: Buffer = Buffer.alloc(0)
+  ): Promise<{ width: number; height: number }> {
+    await this.read(12);
+    this.send(version);
+    if (minor === 3) {
+      const type = (await this.read(4)).readUInt32BE(0);
+      if (type !== 1) {
+        throw new Error(`security type ${type}, not None`);
+      }
+    } else {
+      await this.read((await this.read(1))[0]);
+      this.send([1]);
+      if (minor === 8 && (await this.read(4)).readUInt32BE(0) !== 0) {
+        throw new Error('security failed');
+      }
+    }
+    this.send(Buffer.concat([Buffer.from([1]), after]));
+    const init = await this.read(24);
+    await this.read(init.readUInt32BE(20));
+    return { width: init.readUInt16BE(0), height: init.readUInt16BE(2) };
+  }
+
   /** Asks for the whole screen in Raw encoding and reads the FramebufferUpdate header. */
   async requestFrame(
     width: number,
