@@ -10,6 +10,7 @@ import {
   type ErrorCode,
   type Session
 } from '@jupyterlab-desktops/protocol';
+import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { profileRoutes } from './routes/profiles.js';
 import { MAX_MESSAGE, rfbRoutes } from './routes/rfb.js';
@@ -164,5 +165,6 @@ export async function buildApp(o: IAppOptions): Promise<FastifyInstance> {
   await app.register(profileRoutes, services);
   await app.register(sessionRoutes, services);
   await app.register(rfbRoutes, services);
+  await app.register(eventRoutes, services);
   return app;
 }

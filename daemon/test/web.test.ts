@@ -88,8 +88,10 @@ describe('the web side', () => {
         checked.push(`${method} ${route}`);
       }
     }
-    // Every route the daemon serves, the stream's included (refused before the upgrade).
-    expect(checked).toHaveLength(10);
+    // Every route the daemon serves, the RFB stream and the event stream included (refused
+    // before the upgrade).
+    expect(checked).toHaveLength(11);
+    expect(checked).toContain(`GET ${ROUTES.events}`);
     expect(d.sessions.live().map(s => s.id)).toEqual([id]);
   });
 

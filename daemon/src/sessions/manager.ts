@@ -124,6 +124,8 @@ export class SessionManager extends EventEmitter {
 
   constructor(opts: ISessionManagerOptions) {
     super();
+    // One 'change' listener per open event stream (a tab, a window): no limit.
+    this.setMaxListeners(0);
     this._o = {
       maxSessions: 1,
       maxWidth: GEOMETRY.maxWidth,

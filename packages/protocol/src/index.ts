@@ -172,6 +172,22 @@ export const Session = Type.Object(
 
 export const SessionList = Type.Object({ sessions: Type.Array(Session) }, STRICT);
 
+/**
+ * What the event stream (`WS api/events`, JSON text messages) carries: first a `snapshot` of
+ * every session, then each `session` as it changes (started, running, stopping, ended, with
+ * its exit reason), and a `heartbeat` every HEARTBEAT_MS, so that proxies keep an idle stream
+ * open and a client can tell a silent stream from a dead one. A client that reconnects gets a
+ * new snapshot: nothing is missed across a drop or a daemon restart.
+ */
+export const SessionEvent = Type.Union([
+  Type.Object({ type: Type.Literal('snapshot'), sessions: Type.Array(Session) }, STRICT),
+  Type.Object({ type: Type.Literal('session'), session: Session }, STRICT),
+  Type.Object({ type: Type.Literal('heartbeat') }, STRICT)
+]);
+
+/** How often the event stream sends a heartbeat. */
+export const HEARTBEAT_MS = 25_000;
+
 export const StartSessionBody = Type.Object(
   {
     profile: ProfileId,
@@ -284,7 +300,9 @@ export const ROUTES = {
   sessions: '/api/sessions',
   session: '/api/sessions/:id',
   sessionLog: '/api/sessions/:id/log',
-  sessionRfb: '/api/sessions/:id/rfb'
+  sessionRfb: '/api/sessions/:id/rfb',
+  /** WebSocket: SessionEvent messages. */
+  events: '/api/events'
 } as const;
 
 export type Route = (typeof ROUTES)[keyof typeof ROUTES];
@@ -311,6 +329,7 @@ export type SessionState = Type.Static<typeof SessionState>;
 export type ExitReason = Type.Static<typeof ExitReason>;
 export type Session = Type.Static<typeof Session>;
 export type SessionList = Type.Static<typeof SessionList>;
+export type SessionEvent = Type.Static<typeof SessionEvent>;
 export type StartSessionBody = Type.Static<typeof StartSessionBody>;
 export type SessionLog = Type.Static<typeof SessionLog>;
 export type ErrorBody = Type.Static<typeof ErrorBody>;

@@ -1,0 +1,132 @@
+// The event stream (WS api/events): a snapshot, then every change of every session as it
+// happens, to every client; refused like any route without auth or from a foreign Origin.
+import { chmodSync } from 'node:fs';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SessionEvent } from '@jupyterlab-desktops/protocol';
+import {
+  request,
+  requireProgram,
+  startDaemon,
+  tmp,
+  waitFor,
+  writeProfile,
+  type ITestDaemon
+} from './helpers';
+
+/** An event stream client that keeps every message it got. */
+class Events {
+  readonly got: SessionEvent[] = [];
+  closed?: number;
+  constructor(readonly ws: WebSocket) {
+    ws.on('message', d => this.got.push(JSON.parse(d.toString())));
+    ws.on('close', code => (this.closed = code));
+  }
+
+  static open(socket: string, headers: Record<string, string> = {}): Promise<Events> {
+    const ws = new WebSocket(`ws+unix://${socket}:/api/events`, { headers });
+    const events = new Events(ws);
+    return new Promise((resolve, reject) => {
+      ws.once('open', () => resolve(events));
+      ws.once('unexpected-response', (_req, res) =>
+        reject(new Error(`upgrade refused: ${res.statusCode}`))
+      );
+      ws.once('error', reject);
+    });
+  }
+
+  /** The states session `id` went through, in order. */
+  states(id: string): string[] {
+    return this.got.flatMap(e =>
+      e.type === 'session' && e.session.id === id ? [e.session.state] : []
+    );
+  }
+}
+
+describe('the event stream', () => {
+  let d: ITestDaemon;
+  beforeAll(async () => {
+    requireProgram('Xtigervnc', 'tigervnc-standalone-server');
+    const dir = tmp('desktops-profiles-');
+    chmodSync(dir, 0o755);
+    writeProfile(dir, 'test-min', 'exec sleep 600', { title: 'Minimal' });
+    writeProfile(dir, 'test-other', 'exec sleep 600', { title: 'Other' });
+    writeProfile(dir, 'test-exit1', 'echo broken >&2\nexit 1', { title: 'Exit1' });
+    d = await startDaemon([dir], { maxSessions: 1 });
+  });
+  afterAll(() => d?.close());
+
+  it('starts with a snapshot of every session, then tells two clients each change, in order', async () => {
+    const first = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' })).json;
+    const a = await Events.open(d.socket);
+    const b = await Events.open(d.socket);
+    await waitFor(() => a.got.length && b.got.length, 5000, 'the snapshots');
+    expect(a.got[0]).toEqual({
+      type: 'snapshot',
+      sessions: [expect.objectContaining({ id: first.id, state: 'running' })]
+    });
+    // Replacing it: the old one is stopped (why, and by what) and the new one starts.
+    const second = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-other' }))
+      .json;
+    for (const c of [a, b]) {
+      await waitFor(
+        () => c.states(first.id).includes('exited') && c.states(second.id).includes('running'),
+        10000,
+        'the events'
+      );
+      expect(c.states(first.id)).toEqual(['stopping', 'exited']);
+      expect(c.states(second.id)).toEqual(['starting', 'running']);
+    }
+    const ended = a.got.find(
+      e => e.type === 'session' && e.session.id === first.id && e.session.state === 'exited'
+    );
+    expect(ended).toMatchObject({
+      session: { exit: { code: 'replaced', replacedBy: { session: second.id } } }
+    });
+    await request(d.socket, 'DELETE', `/api/sessions/${second.id}`);
+    await waitFor(() => a.states(second.id).includes('exited'), 10000, 'the stop');
+    a.ws.close();
+    b.ws.close();
+  });
+
+  it('tells a start that fails, with its reason', async () => {
+    const c = await Events.open(d.socket);
+    const r = await request(d.socket, 'POST', '/api/sessions', { profile: 'test-exit1' });
+    const id = r.json.error.session.id;
+    await waitFor(() => c.states(id).includes('failed'), 10000, 'the failure');
+    expect(c.states(id)).toEqual(['starting', 'stopping', 'failed']);
+    const failed = c.got.at(-1);
+    expect(failed).toMatchObject({
+      session: { exit: { code: 'start-failed', message: r.json.error.message } }
+    });
+    c.ws.close();
+  });
+
+  it('is refused without the token (401) and from a foreign Origin (403)', async () => {
+    const guarded = await startDaemon([], { token: 'events-token-0123456789' });
+    try {
+      await expect(Events.open(guarded.socket)).rejects.toThrow(/401/);
+      await expect(
+        Events.open(guarded.socket, {
+          authorization: 'token events-token-0123456789',
+          host: 'lab.example.org',
+          origin: 'https://evil.example.com'
+        })
+      ).rejects.toThrow(/403/);
+      const ok = await Events.open(guarded.socket, {
+        authorization: 'token events-token-0123456789'
+      });
+      await waitFor(() => ok.got.length, 5000, 'the snapshot');
+      expect(ok.got[0]).toEqual({ type: 'snapshot', sessions: [] });
+      ok.ws.close();
+    } finally {
+      await guarded.close();
+    }
+  });
+
+  it('a plain GET is told it is a WebSocket', async () => {
+    const r = await request(d.socket, 'GET', '/api/events');
+    expect(r.status).toBe(400);
+    expect(r.json.error.message).toBe('The event stream is a WebSocket');
+  });
+});
