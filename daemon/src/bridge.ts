@@ -15,7 +15,7 @@ export interface IBridgeOptions {
   /** Largest WebSocket message sent to the browser (jupyter-server-proxy drops >10 MiB). */
   maxFrame?: number;
   /** Called on each input message from the client (see RfbClientFilter). */
-  onInput?: () => void;
+  onInput?: (work: boolean) => void;
 }
 
 /**

@@ -263,6 +263,23 @@ describe('RfbClientFilter holds back only headers', () => {
     expect(inputs).toBe(4);
   });
 
+  it('tells work (keys, mouse buttons, clipboard text) from a pointer that only moves', () => {
+    const work: boolean[] = [];
+    const f = new RfbClientFilter({
+      maxWidth: 1920,
+      maxHeight: 1080,
+      maxMessage: 1 << 20,
+      onInput: w => work.push(w)
+    });
+    const press = Buffer.from([5, 1, 0, 10, 0, 10]);
+    const move = Buffer.from([5, 0, 0, 11, 0, 11]);
+    const cut = Buffer.from([6, 0, 0, 0, 0, 0, 0, 1, 0x41]);
+    // The extended clipboard's capabilities (noVNC sends them on every connect).
+    const caps = Buffer.from([6, 0, 0, 0, 0xff, 0xff, 0xff, 0xf8, 1, 0, 0, 1, 0, 0, 0, 0]);
+    f.push(Buffer.concat([HANDSHAKE, move, press, move, key, cut, caps]));
+    expect(work).toEqual([false, true, false, true, true, false]);
+  });
+
   it('refuses a clipboard longer than the limit at its header, before its text', () => {
     const f = new RfbClientFilter({ maxWidth: 10, maxHeight: 10, maxMessage: 1 << 20 });
     f.push(Buffer.from(HANDSHAKE));

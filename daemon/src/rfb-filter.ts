@@ -52,6 +52,8 @@ const MAX_HOLD = 8 + 16 * 255;
 
 /** KeyEvent, PointerEvent, ClientCutText, QEMU extended key event. */
 const INPUT_TYPES = new Set([4, 5, 6, 255]);
+const POINTER_EVENT = 5;
+const CLIENT_CUT_TEXT = 6;
 
 const SPACE = new Set([0x20, 0x09, 0x0a, 0x0b, 0x0c, 0x0d]);
 
@@ -115,8 +117,11 @@ export interface IRfbFilterOptions {
   maxHeight: number;
   /** Largest single client message accepted (clipboard text is the big one). */
   maxMessage: number;
-  /** Called for each keyboard, pointer or clipboard message: what counts as activity. */
-  onInput?: () => void;
+  /**
+   * Called for each keyboard, pointer or clipboard message (what counts as activity), with
+   * whether it does work: keys, a mouse button, clipboard text, not a pointer that only moves.
+   */
+  onInput?: (work: boolean) => void;
 }
 
 /**
@@ -272,7 +277,14 @@ export class RfbClientFilter {
       }
       this._clamp(b, at);
     } else if (INPUT_TYPES.has(type)) {
-      this._o.onInput?.();
+      // A pointer that only moves shows someone is there; keys, buttons and text do work.
+      // (noVNC answers the server's extended-clipboard capabilities with a ClientCutText of
+      // negative length on every connect: those control messages are not work.)
+      const work =
+        type === POINTER_EVENT
+          ? b.readUInt8(at + 1) !== 0
+          : type !== CLIENT_CUT_TEXT || b.readInt32BE(at + 4) > 0;
+      this._o.onInput?.(work);
     }
   }
 

@@ -4,6 +4,7 @@ import { chmodSync } from 'node:fs';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionEvent } from '@jupyterlab-desktops/protocol';
+import { RfbTestClient } from './rfb-client';
 import {
   request,
   requireProgram,
@@ -122,6 +123,24 @@ describe('the event stream', () => {
     } finally {
       await guarded.close();
     }
+  });
+
+  it('marks a desktop used on keys, not on a pointer that only moves; the list gives the limit', async () => {
+    const s = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' })).json;
+    const c = await RfbTestClient.open(d.socket, s.id);
+    await c.handshake();
+    const get = async (): Promise<any> =>
+      (await request(d.socket, 'GET', `/api/sessions/${s.id}`)).json;
+    // A move, then a request whose answer shows the move was read before it.
+    c.send([5, 0, 0, 10, 0, 10]);
+    await c.requestFrame(16, 16);
+    expect((await get()).lastInputAt).toBeUndefined();
+    c.send([4, 1, 0, 0, 0, 0, 0, 0x61]);
+    const used = await waitFor(async () => (await get()).lastInputAt, 5000, 'lastInputAt');
+    expect(Date.parse(used)).toBeGreaterThanOrEqual(Date.parse(s.startedAt));
+    expect((await request(d.socket, 'GET', '/api/sessions')).json.maxSessions).toBe(1);
+    c.close();
+    await request(d.socket, 'DELETE', `/api/sessions/${s.id}`);
   });
 
   it('a plain GET is told it is a WebSocket', async () => {

@@ -149,8 +149,10 @@ async function desktopRoundTrip(
   }
   expect(typed()).toBe(marker);
 
-  // Stop (the tab's toolbar): the tab closes and nothing of the desktop is left.
+  // Stop (the tab's toolbar), confirmed (the desktop had keys): the tab closes and nothing of
+  // the desktop is left.
   await tab.panel.locator('.jp-Toolbar-item', { hasText: 'Stop' }).click();
+  await page.locator('.jp-Dialog button', { hasText: 'Stop' }).click();
   await expect(tab.tab).toHaveCount(0);
   await expect
     .poll(() => c.processes().filter(p => !before.has(p.pid)), { timeout: 30_000 })

@@ -113,9 +113,24 @@ test.describe.serial('desktops in JupyterLab', () => {
     await expect.poll(menuArea, { timeout: 15_000 }).not.toBe(open);
     expect(sessionPids(xfceSession.id).length).toBeGreaterThan(3);
 
-    // MATE replaces XFCE: the old tab says so, and nothing of the XFCE session is left.
+    // XFCE had clicks and keys: MATE replaces it only when the user says so, naming both.
     await newLauncher(page);
     await tile(page, 'MATE').click();
+    const dialog = page.locator('.jp-Dialog');
+    await expect(dialog.locator('.jp-Dialog-header')).toHaveText('XFCE is running');
+    await expect(dialog.locator('.jp-Dialog-body')).toHaveText(
+      'Replace it with MATE? Unsaved work in XFCE is lost.'
+    );
+    await dialog.locator('button', { hasText: 'Keep' }).click();
+    await expect(dialog).toHaveCount(0);
+    expect((await daemon(request, 'GET', `api/sessions/${xfceSession.id}`)).state).toBe('running');
+    await expect(
+      page.locator('#jp-main-dock-panel .lm-TabBar-tabLabel', { hasText: /^MATE$/ })
+    ).toHaveCount(0);
+
+    // MATE replaces XFCE: the old tab says so, and nothing of the XFCE session is left.
+    await tile(page, 'MATE').click();
+    await dialog.locator('button', { hasText: 'Replace' }).click();
     const mate = await desktopTab(page, 'MATE');
     await waitForDesktop(page, mate.panel);
     const old = await daemon(request, 'GET', `api/sessions/${xfceSession.id}`);
@@ -146,6 +161,48 @@ test.describe.serial('desktops in JupyterLab', () => {
     const ended = await daemon(request, 'GET', `api/sessions/${mateSession.id}`);
     expect(ended).toMatchObject({ state: 'exited', exit: { code: 'stopped' } });
     expect(sessionPids(mateSession.id)).toEqual([]);
+  });
+
+  test('Stop asks before ending a desktop that had clicks or keys; Keep keeps it; the setting turns the question off', async ({
+    page,
+    request
+  }) => {
+    const xfce = await openDesktop(page, 'XFCE');
+    const s = (await daemon(request, 'GET', 'api/sessions')).sessions.find(
+      (x: any) => x.state === 'running'
+    );
+    expect(s.lastInputAt).toBeUndefined();
+    const canvas = xfce.panel.locator('.jp-Desktops-screen canvas');
+    const box = (await canvas.boundingBox())!;
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    await expect
+      .poll(async () => (await daemon(request, 'GET', `api/sessions/${s.id}`)).lastInputAt)
+      .toBeTruthy();
+
+    const stop = xfce.panel.locator('.jp-Toolbar-item', { hasText: 'Stop' });
+    await stop.click();
+    const dialog = page.locator('.jp-Dialog');
+    await expect(dialog.locator('.jp-Dialog-header')).toHaveText('Stop XFCE?');
+    await expect(dialog.locator('.jp-Dialog-body')).toHaveText('Unsaved work in XFCE is lost.');
+    await dialog.locator('button', { hasText: 'Keep' }).click();
+    await expect(dialog).toHaveCount(0);
+    await expect(xfce.tab).toHaveCount(1);
+    expect((await daemon(request, 'GET', `api/sessions/${s.id}`)).state).toBe('running');
+
+    const settingsUrl = `${stack().base}lab/api/settings/jupyterlab-desktops:plugin`;
+    const headers = { Authorization: `token ${stack().token}` };
+    await page.request.put(settingsUrl, { headers, data: { raw: '{"confirmEnd": false}' } });
+    try {
+      await page.reload();
+      const again = await desktopTab(page, 'XFCE');
+      await waitForDesktop(page, again.panel);
+      await again.panel.locator('.jp-Toolbar-item', { hasText: 'Stop' }).click();
+      await expect(again.tab).toHaveCount(0);
+      await expect(dialog).toHaveCount(0);
+      expect((await daemon(request, 'GET', `api/sessions/${s.id}`)).state).toBe('exited');
+    } finally {
+      await page.request.put(settingsUrl, { headers, data: { raw: '{}' } });
+    }
   });
 
   test("a desktop whose X server is killed says so, Restart brings a new one, and the tab's Stop button ends it", async ({

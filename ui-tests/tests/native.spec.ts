@@ -383,8 +383,10 @@ test('a replaced desktop offers to go to the new tab; the status bar lists and f
 }) => {
   const xfce = await openDesktop(page, 'XFCE');
   await newLauncher(page);
+  // Nobody used XFCE (no key, click or clipboard text): it is replaced without a question.
   await tile(page, 'MATE').click();
   const mate = await desktopTab(page, 'MATE');
+  await expect(page.locator('.jp-Dialog')).toHaveCount(0);
   await waitForDesktop(page, mate.panel);
   await xfce.tab.click();
   await expect(xfce.panel.locator('.jp-Desktops-message')).toHaveText(

@@ -56,7 +56,7 @@ export const rfbRoutes: FastifyPluginAsyncTypebox<IRoutesOptions> = async (app, 
         maxWidth: width,
         maxHeight: height,
         maxMessage: MAX_MESSAGE,
-        onInput: () => sessions.touch(id)
+        onInput: work => sessions.touch(id, work)
       });
     }
   });

@@ -17,7 +17,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<IRoutesOptions> = async (a
   app.get(
     ROUTES.sessions,
     { schema: { response: { 200: SessionList, ...errorResponses() } } },
-    async () => ({ sessions: sessions.list() })
+    async () => ({ sessions: sessions.list(), maxSessions: sessions.maxSessions })
   );
 
   app.post(

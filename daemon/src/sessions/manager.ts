@@ -190,12 +190,23 @@ export class SessionManager extends EventEmitter {
     }
   }
 
-  /** Records user input on a session (the idle clock restarts). */
-  touch(id: string): void {
+  /**
+   * Records user input on a session: the idle clock restarts, and `work` (keys, mouse buttons,
+   * clipboard text: not a pointer that only moves) marks it as used.
+   */
+  touch(id: string, work = true): void {
     const r = this._records.get(id);
     if (r) {
       r.lastInput = Date.now();
+      if (work) {
+        r.session.lastInputAt = new Date(r.lastInput).toISOString();
+      }
     }
+  }
+
+  /** Desktops the user may run at once. */
+  get maxSessions(): number {
+    return this._o.maxSessions;
   }
 
   /** Stops the idle and log checks (the daemon is closing). */

@@ -48,7 +48,12 @@ export class DesktopsAPI {
   }
 
   async sessions(): Promise<Session[]> {
-    return (await this.request<SessionList>(routePath(ROUTES.sessions))).sessions;
+    return (await this.sessionList()).sessions;
+  }
+
+  /** The sessions and the limit on how many may run at once. */
+  sessionList(): Promise<SessionList> {
+    return this.request<SessionList>(routePath(ROUTES.sessions));
   }
 
   session(id: string): Promise<Session> {

@@ -36,6 +36,7 @@ import {
 import { Menu } from '@lumino/widgets';
 import { DesktopsAPI } from './api';
 import { showClipboardPanel } from './clipboard';
+import { confirmEnd, replacedByStart, type EndAction } from './confirm';
 import { findCombo, KEY_COMBOS } from './keys';
 import { DEFAULT_SETTINGS, readSettings, type IDesktopSettings } from './settings';
 import { DesktopsStatus } from './statusbar';
@@ -231,6 +232,17 @@ const plugin: JupyterFrontEndPlugin<void> = {
       return tab;
     };
 
+    /** Whether the user lets `action` end the tab's desktop (asked if it was used). */
+    const mayEnd = async (tab: DesktopTab, action: EndAction): Promise<boolean> => {
+      const s = tab.content.session;
+      if (!settings.confirmEnd || !s) {
+        return true;
+      }
+      // The tab's copy is from its start: whether it had input since, the daemon knows.
+      const now = await api.session(s.id).catch(() => s);
+      return confirmEnd(trans, action, [now]);
+    };
+
     commands.addCommand(CommandIDs.open, {
       label: args => {
         const p = Private.profileOf(profiles, args);
@@ -290,6 +302,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
         if (!p.available) {
           return unavailable(p);
         }
+        if (settings.confirmEnd) {
+          // A list that cannot be had asks nothing: the tab then says what is wrong.
+          const list = await api.sessionList().catch(() => undefined);
+          if (list && !(await confirmEnd(trans, 'replace', replacedByStart(list), p.title))) {
+            return;
+          }
+        }
         return createTab(p, { open });
       }
     });
@@ -331,6 +350,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
         if (!tab) {
           return;
         }
+        if (!(await mayEnd(tab, 'stop'))) {
+          return;
+        }
         try {
           await tab.content.stop();
           tab.dispose();
@@ -351,6 +373,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
           return;
         }
         app.shell.activateById(tab.id);
+        if (!(await mayEnd(tab, 'restart'))) {
+          return;
+        }
         tab.content.restart();
       }
     });

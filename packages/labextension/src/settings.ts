@@ -21,6 +21,8 @@ export interface IDesktopSettings {
   dotCursor: boolean;
   /** Seconds a desktop may take to start before the tab shows the log and Retry. */
   startTimeout: number;
+  /** Ask before replacing or stopping a desktop that has had input (it may hold unsaved work). */
+  confirmEnd: boolean;
 }
 
 export const DEFAULT_SETTINGS: Readonly<IDesktopSettings> = Object.freeze({
@@ -31,7 +33,8 @@ export const DEFAULT_SETTINGS: Readonly<IDesktopSettings> = Object.freeze({
   stopOnClose: false,
   reconnectAttempts: 8,
   dotCursor: false,
-  startTimeout: 60
+  startTimeout: 60,
+  confirmEnd: true
 });
 
 const RESIZE_MODES: readonly ResizeMode[] = ['remote', 'scale', 'none'];
@@ -56,7 +59,8 @@ export function readSettings(raw: Record<string, unknown> | null | undefined): I
     stopOnClose: bool(r.stopOnClose, d.stopOnClose),
     reconnectAttempts: int(r.reconnectAttempts, 0, 100, d.reconnectAttempts),
     dotCursor: bool(r.dotCursor, d.dotCursor),
-    startTimeout: int(r.startTimeout, 5, 600, d.startTimeout)
+    startTimeout: int(r.startTimeout, 5, 600, d.startTimeout),
+    confirmEnd: bool(r.confirmEnd, d.confirmEnd)
   };
 }
 

@@ -165,12 +165,25 @@ export const Session = Type.Object(
     endedAt: Type.Optional(Type.String({ format: 'date-time' })),
     exit: Type.Optional(ExitReason),
     /** Why the last attempt to open the desktop's stream failed before reaching it, if it did. */
-    connectProblem: Type.Optional(Type.String())
+    connectProblem: Type.Optional(Type.String()),
+    /**
+     * When a tab last sent it keys, a mouse button or clipboard text (a pointer that only
+     * moves, or the clipboard's capabilities exchange, does not count); absent if none did. A desktop that had such input may hold
+     * unsaved work: ending it is asked first.
+     */
+    lastInputAt: Type.Optional(Type.String({ format: 'date-time' }))
   },
   STRICT
 );
 
-export const SessionList = Type.Object({ sessions: Type.Array(Session) }, STRICT);
+export const SessionList = Type.Object(
+  {
+    sessions: Type.Array(Session),
+    /** Desktops the user may run at once: one more start replaces the oldest. */
+    maxSessions: Type.Integer({ minimum: 1 })
+  },
+  STRICT
+);
 
 /**
  * What the event stream (`WS api/events`, JSON text messages) carries: first a `snapshot` of

@@ -1,0 +1,49 @@
+// Nothing is ended by surprise: before a start replaces desktops, or Stop or Restart ends one,
+// the user is asked, naming it, if it had input (it may hold unsaved work). A desktop nobody
+// used is ended without asking, and a setting (confirmEnd) turns the question off.
+import { Dialog, showDialog } from '@jupyterlab/apputils';
+import type { TranslationBundle } from '@jupyterlab/translation';
+import type { Session } from '@jupyterlab-desktops/protocol';
+import { wasUsed } from './ending';
+
+export { replacedByStart, wasUsed } from './ending';
+
+export type EndAction = 'replace' | 'stop' | 'restart';
+
+/**
+ * Asks whether to end `sessions` (those that were used): "XFCE is running. Replace it with
+ * MATE?", Keep or Replace. Resolves true when nothing needs asking.
+ */
+export async function confirmEnd(
+  trans: TranslationBundle,
+  action: EndAction,
+  sessions: Session[],
+  replacement?: string
+): Promise<boolean> {
+  const used = sessions.filter(wasUsed);
+  if (used.length === 0) {
+    return true;
+  }
+  const names = used.map(s => s.title).join(', ');
+  const lost = trans.__('Unsaved work in %1 is lost.', names);
+  const { title, body, accept } =
+    action === 'replace'
+      ? {
+          title: trans._n('%2 is running', '%2 are running', used.length, names),
+          body: `${trans._n('Replace it with %2?', 'Replace them with %2?', used.length, replacement ?? '')} ${lost}`,
+          accept: trans.__('Replace')
+        }
+      : action === 'stop'
+        ? { title: trans.__('Stop %1?', names), body: lost, accept: trans.__('Stop') }
+        : { title: trans.__('Restart %1?', names), body: lost, accept: trans.__('Restart') };
+  const result = await showDialog({
+    title,
+    body,
+    buttons: [
+      Dialog.cancelButton({ label: trans.__('Keep') }),
+      Dialog.warnButton({ label: accept })
+    ],
+    defaultButton: 0
+  });
+  return result.button.accept;
+}
