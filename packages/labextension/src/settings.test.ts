@@ -20,7 +20,8 @@ describe('readSettings', () => {
       stopOnClose: true,
       reconnectAttempts: 0,
       dotCursor: true,
-      startTimeout: 5
+      startTimeout: 5,
+      confirmEnd: false
     };
     expect(readSettings(valid)).toEqual(valid);
     expect(
@@ -30,7 +31,8 @@ describe('readSettings', () => {
         compression: 1.5,
         viewOnly: 'yes',
         reconnectAttempts: -1,
-        startTimeout: 4
+        startTimeout: 4,
+        confirmEnd: 'no'
       })
     ).toEqual(DEFAULT_SETTINGS);
   });
