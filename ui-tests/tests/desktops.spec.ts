@@ -10,6 +10,7 @@ import {
   openDesktop,
   openLab,
   regionHash,
+  runningSession,
   sessionPids,
   stableHash,
   stack,
@@ -168,9 +169,7 @@ test.describe.serial('desktops in JupyterLab', () => {
     request
   }) => {
     const xfce = await openDesktop(page, 'XFCE');
-    const s = (await daemon(request, 'GET', 'api/sessions')).sessions.find(
-      (x: any) => x.state === 'running'
-    );
+    const s = await runningSession(request);
     expect(s.lastInputAt).toBeUndefined();
     const canvas = xfce.panel.locator('.jp-Desktops-screen canvas');
     const box = (await canvas.boundingBox())!;

@@ -66,8 +66,8 @@ export interface ISessionManagerOptions {
   idleTimeoutMs?: number;
   /** The user's Jupyter root: files given to applications ("Open in") must lie inside it. */
   rootDir?: string;
-  /** session-reaper.py, which runs each xstartup (default: beside the bundle's profiles). */
-  reaper?: string;
+  /** session-reaper.py, which runs each xstartup (server.ts finds it beside the profiles). */
+  reaper: string;
   /** The Python 3 that runs it (default: python3 on PATH). */
   python?: string;
   /** The umask desktops get: the user's usual one, not the daemon's 077 (default 022). */
@@ -132,7 +132,6 @@ export class SessionManager extends EventEmitter {
       maxHeight: GEOMETRY.maxHeight,
       idleTimeoutMs: 0,
       rootDir: process.cwd(),
-      reaper: join(dirname(process.argv[1] ?? '.'), '..', 'profiles', 'session-reaper.py'),
       python: 'python3',
       umask: 0o022,
       logMaxBytes: 4 * 1024 * 1024,
