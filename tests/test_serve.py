@@ -252,7 +252,7 @@ def test_the_jupyterlab_log_has_no_jupyter_server_proxy_traceback(served):
 def test_sigint_stops_lab_nginx_the_daemon_and_every_desktop_even_in_the_background(served):
     base, _, token = served.match.groups()
     status, session = request(f"{base}desktops/api/sessions", token, {"profile": "test-serve"})
-    assert status == 201, session
+    assert status == 202, session
     deadline = time.monotonic() + 60
     while session["state"] != "running":
         assert session["state"] == "starting", session

@@ -12,12 +12,13 @@ import {
   sessionPids,
   sessionProcess,
   startDaemon,
+  startSession,
   tmp,
+  type ITestDaemon,
   waitFor,
   waitForState,
   windowTree,
-  writeProfile,
-  type ITestDaemon
+  writeProfile
 } from './helpers';
 
 const APP_SESSION = join(BUILTIN_PROFILES, 'app-session.sh');
@@ -100,14 +101,12 @@ describe('app-only sessions', () => {
   }
 
   it('"Open in Ncview" runs ncview on the file, maximized, and the session ends with the app', async () => {
-    const s = (
-      await request(d.socket, 'POST', '/api/sessions', {
-        profile: 'ncview',
-        width: 1024,
-        height: 768,
-        open: 'data/temperature.nc'
-      })
-    ).json;
+    const s = await startSession(d.socket, {
+      profile: 'ncview',
+      width: 1024,
+      height: 768,
+      open: 'data/temperature.nc'
+    });
     expect(s.state).toBe('running');
     expect(s.open).toBe('data/temperature.nc');
     expect(await argvOf(s.id, 'ncview')).toEqual([
@@ -139,9 +138,7 @@ describe('app-only sessions', () => {
   });
 
   it('a file name full of shell syntax reaches the app as one argument, never run', async () => {
-    const s = (
-      await request(d.socket, 'POST', '/api/sessions', { profile: 'ncview', open: `data/${NASTY}` })
-    ).json;
+    const s = await startSession(d.socket, { profile: 'ncview', open: `data/${NASTY}` });
     expect(s.state).toBe('running');
     expect(await argvOf(s.id, 'ncview')).toEqual(['/usr/bin/ncview', join(root, 'data', NASTY)]);
     for (const where of [root, join(root, 'data'), process.env.HOME ?? '/root', process.cwd()]) {
@@ -150,12 +147,10 @@ describe('app-only sessions', () => {
   });
 
   it('refuses a file outside the root, of another type, missing or not given, and changes nothing', async () => {
-    const running = (
-      await request(d.socket, 'POST', '/api/sessions', {
-        profile: 'ncview',
-        open: 'data/temperature.nc'
-      })
-    ).json;
+    const running = await startSession(d.socket, {
+      profile: 'ncview',
+      open: 'data/temperature.nc'
+    });
     const before = (await sessionPids(running.id)).sort();
     writeFileSync(join(root, 'notes.txt'), 'not netCDF');
     for (const [body, status, message] of [
@@ -203,13 +198,13 @@ describe('app-only sessions', () => {
   });
 
   it('an app that exits cleanly ends the session as "<app> exited"', async () => {
-    const s = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-quick' })).json;
+    const s = await startSession(d.socket, { profile: 'test-quick' });
     const ended = await waitForState(d.socket, s.id, ['exited']);
     expect(ended.exit).toEqual({ code: 'xstartup-exited', message: 'Quick exited' });
   });
 
   it('glxgears renders with Mesa software OpenGL after the GL check', async () => {
-    const s = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-glxgears' })).json;
+    const s = await startSession(d.socket, { profile: 'test-glxgears' });
     expect(s.state).toBe('running');
     // glxgears reports its frame rate every 5 s: frames were drawn.
     const text = await waitFor(
@@ -227,9 +222,9 @@ describe('app-only sessions', () => {
   });
 
   it('a profile needing more OpenGL than the desktop has is refused with a sentence', async () => {
-    const r = await request(d.socket, 'POST', '/api/sessions', { profile: 'test-gl-future' });
-    expect(r.status).toBe(500);
-    expect(r.json.error.message).toMatch(
+    const r = await startSession(d.socket, { profile: 'test-gl-future' });
+    expect(r.state).toBe('failed');
+    expect(r.exit.message).toMatch(
       /^Future did not start: it needs OpenGL 9\.9 or newer, and this desktop offers 4\.\d \(llvmpipe/
     );
     expect(d.sessions.live()).toEqual([]);

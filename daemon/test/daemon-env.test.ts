@@ -25,6 +25,7 @@ import {
   listenersOf,
   MINIMAL_SESSION,
   request,
+  startSession,
   tmp,
   waitFor,
   writeProfile
@@ -251,10 +252,10 @@ describe('a clean stop', () => {
       launch(['--socket', socket, '--runtime-dir', rt, '--profiles-dir', profiles, '--quiet'])
     );
     await answering(d, socket);
-    const s = await request(socket, 'POST', '/api/sessions', { profile: 'test-min' });
-    expect(s.json.state).toBe('running');
+    const s = await startSession(socket, { profile: 'test-min' });
+    expect(s.state).toBe('running');
     const own = join(rt, `d${d.proc.pid}`);
-    expect(readdirSync(own)).toEqual([s.json.id]);
+    expect(readdirSync(own)).toEqual([s.id]);
     d.proc.kill('SIGTERM');
     expect(await exited(d.proc)).toBe(0);
     expect(existsSync(own)).toBe(false);

@@ -11,6 +11,7 @@ import {
   processesOfSession,
   request,
   requireProgram,
+  startSession,
   waitFor,
   windowTree
 } from './helpers';
@@ -102,8 +103,7 @@ export async function checkDesktop(
   o: { headers?: Record<string, string>; daemonPid?: number; uid?: number } = {}
 ): Promise<void> {
   const tmpBefore = tmpLeftovers();
-  const s = (await request(socket, 'POST', '/api/sessions', { profile: d.profile }, o.headers))
-    .json;
+  const s = await startSession(socket, { profile: d.profile }, { headers: o.headers });
   expect(s.state, JSON.stringify(s)).toBe('running');
   await waitFor(
     () => d.desktopWindow.test(sessionWindows(s.id)),

@@ -9,10 +9,11 @@ import {
   request,
   requireProgram,
   startDaemon,
+  startSession,
   tmp,
+  type ITestDaemon,
   waitFor,
-  writeProfile,
-  type ITestDaemon
+  writeProfile
 } from './helpers';
 
 /** An event stream client that keeps every message it got. */
@@ -58,7 +59,7 @@ describe('the event stream', () => {
   afterAll(() => d?.close());
 
   it('starts with a snapshot of every session, then tells two clients each change, in order', async () => {
-    const first = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' })).json;
+    const first = await startSession(d.socket, { profile: 'test-min' });
     const a = await Events.open(d.socket);
     const b = await Events.open(d.socket);
     await waitFor(() => a.got.length && b.got.length, 5000, 'the snapshots');
@@ -67,8 +68,7 @@ describe('the event stream', () => {
       sessions: [expect.objectContaining({ id: first.id, state: 'running' })]
     });
     // Replacing it: the old one is stopped (why, and by what) and the new one starts.
-    const second = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-other' }))
-      .json;
+    const second = await startSession(d.socket, { profile: 'test-other' });
     for (const c of [a, b]) {
       await waitFor(
         () => c.states(first.id).includes('exited') && c.states(second.id).includes('running'),
@@ -93,12 +93,18 @@ describe('the event stream', () => {
   it('tells a start that fails, with its reason', async () => {
     const c = await Events.open(d.socket);
     const r = await request(d.socket, 'POST', '/api/sessions', { profile: 'test-exit1' });
-    const id = r.json.error.session.id;
+    expect(r.status).toBe(202);
+    const id = r.json.id;
     await waitFor(() => c.states(id).includes('failed'), 10000, 'the failure');
     expect(c.states(id)).toEqual(['starting', 'stopping', 'failed']);
     const failed = c.got.at(-1);
     expect(failed).toMatchObject({
-      session: { exit: { code: 'start-failed', message: r.json.error.message } }
+      session: {
+        exit: {
+          code: 'start-failed',
+          message: 'Exit1 did not start: its start script exited (status 1)'
+        }
+      }
     });
     c.ws.close();
   });
@@ -126,7 +132,7 @@ describe('the event stream', () => {
   });
 
   it('marks a desktop used on keys, not on a pointer that only moves; the list gives the limit', async () => {
-    const s = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' })).json;
+    const s = await startSession(d.socket, { profile: 'test-min' });
     const c = await RfbTestClient.open(d.socket, s.id);
     await c.handshake();
     const get = async (): Promise<any> =>

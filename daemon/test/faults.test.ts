@@ -12,18 +12,19 @@ import { xvncMemoryLimit } from '../src/sessions/xvnc';
 import { RfbTestClient } from './rfb-client';
 import {
   BUILTIN_PROFILES,
+  exited,
   request,
   requireProgram,
-  exited,
   sessionPids,
   spawnDaemon,
   startDaemon,
+  startSession,
   tmp,
+  type ITestDaemon,
   waitFor,
   waitForState,
   writeProfile,
-  xvncOf,
-  type ITestDaemon
+  xvncOf
 } from './helpers';
 
 function profiles(): string {
@@ -67,7 +68,7 @@ describe('faults inside a session', () => {
   afterAll(() => d?.close());
 
   it('kill -9 Xtigervnc: the WebSocket closes with a reason, the session fails with its log, the next start works', async () => {
-    const s = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' })).json;
+    const s = await startSession(d.socket, { profile: 'test-min' });
     const c = await RfbTestClient.open(d.socket, s.id);
     await c.handshake();
     const closed = new Promise<{ code: number; reason: string }>(r =>
@@ -84,15 +85,14 @@ describe('faults inside a session', () => {
       /display=:\d+/
     );
     expect(await sessionPids(s.id)).toEqual([]);
-    const next = await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' });
-    expect(next.json.state).toBe('running');
+    const next = await startSession(d.socket, { profile: 'test-min' });
+    expect(next.state).toBe('running');
   });
 
   // Which process Node reaps first is not up to us: the X server must be named either way.
   for (const order of ['the X server alone', 'the session first, then the X server'] as const) {
     it(`kill -9 ${order}: the X server is named as the cause, not the session it took with it`, async () => {
-      const s = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-xclient' }))
-        .json;
+      const s = await startSession(d.socket, { profile: 'test-xclient' });
       expect(s.state).toBe('running');
       const xvnc = xvncOf(s.id).pid;
       if (order !== 'the X server alone') {
@@ -118,7 +118,7 @@ describe('faults inside a session', () => {
   }
 
   it("bounds its X server's memory, from the site's maximum geometry", async () => {
-    const s = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' })).json;
+    const s = await startSession(d.socket, { profile: 'test-min' });
     const limits = readFileSync(`/proc/${xvncOf(s.id).pid}/limits`, 'latin1');
     const bytes = xvncMemoryLimit(1920, 1080);
     expect(bytes).toBeLessThan(1024 ** 3);
@@ -126,7 +126,7 @@ describe('faults inside a session', () => {
   });
 
   it('connections that drop before the handshake never lock the next client out', async () => {
-    const s = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' })).json;
+    const s = await startSession(d.socket, { profile: 'test-min' });
     const rfb = join(d.runtimeDir, s.id, 'rfb.sock');
     // Xtigervnc's blacklist would refuse everyone after five (the daemon's probe was one).
     for (let i = 0; i < 8; i++) {
@@ -146,7 +146,7 @@ describe('faults inside a session', () => {
   });
 
   it('a session that ends on its own while its X server lives is reported as the session', async () => {
-    const s = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-xclient' })).json;
+    const s = await startSession(d.socket, { profile: 'test-xclient' });
     const xvnc = xvncOf(s.id).pid;
     for (const pid of (await sessionPids(s.id)).filter(p => p !== xvnc)) {
       process.kill(pid, 'SIGKILL');
@@ -164,11 +164,11 @@ describe('faults inside a session', () => {
   ] as const) {
     it(`an xstartup that exits at once with status ${status}: start fails with its log, nothing left running`, async () => {
       const before = (await findMarkedProcesses()).length;
-      const r = await request(d.socket, 'POST', '/api/sessions', { profile });
-      expect(r.status).toBe(500);
-      expect(r.json.error.code).toBe('start-failed');
-      expect(r.json.error.message).toContain(`its start script exited (status ${status})`);
-      const id = r.json.error.session.id;
+      const r = await startSession(d.socket, { profile });
+      expect(r.state).toBe('failed');
+      expect(r.exit.code).toBe('start-failed');
+      expect(r.exit.message).toContain(`its start script exited (status ${status})`);
+      const id = r.id;
       expect((await request(d.socket, 'GET', `/api/sessions/${id}/log`)).json.text).toContain(line);
       expect(await sessionPids(id)).toEqual([]);
       expect((await findMarkedProcesses()).length).toBe(before);
@@ -176,14 +176,12 @@ describe('faults inside a session', () => {
   }
 
   it("a desktop's output cannot pose as the reason the tab shows; its start script can", async () => {
-    const spoof = await request(d.socket, 'POST', '/api/sessions', { profile: 'test-spoof' });
-    expect(spoof.json.error.message).toBe(
-      'Spoof did not start: its start script exited (status 1)'
-    );
-    const log = await request(d.socket, 'GET', `/api/sessions/${spoof.json.error.session.id}/log`);
+    const spoof = await startSession(d.socket, { profile: 'test-spoof' });
+    expect(spoof.exit.message).toBe('Spoof did not start: its start script exited (status 1)');
+    const log = await request(d.socket, 'GET', `/api/sessions/${spoof.id}/log`);
     expect(log.json.text).toContain('jupyter-desktops: error: Your session expired');
-    const reason = await request(d.socket, 'POST', '/api/sessions', { profile: 'test-reason' });
-    expect(reason.json.error.message).toBe('Reason did not start: the licence server is down');
+    const reason = await startSession(d.socket, { profile: 'test-reason' });
+    expect(reason.exit.message).toBe('Reason did not start: the licence server is down');
   });
 
   it('two starts at once leave exactly the allowed one session, and no orphan', async () => {
@@ -191,7 +189,11 @@ describe('faults inside a session', () => {
       request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' }),
       request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' })
     ]);
-    expect([a.status, b.status]).toEqual([201, 201]);
+    expect([a.status, b.status]).toEqual([202, 202]);
+    // The second replaced the first, which was still starting: it is stopped where it was.
+    const first = await waitForState(d.socket, a.json.id, ['exited', 'failed']);
+    expect(first.exit).toMatchObject({ code: 'replaced', replacedBy: { session: b.json.id } });
+    expect((await waitForState(d.socket, b.json.id, ['running', 'failed'])).state).toBe('running');
     const live = d.sessions.live();
     expect(live.length).toBe(1);
     const other = live[0].id === a.json.id ? b.json.id : a.json.id;
@@ -201,7 +203,7 @@ describe('faults inside a session', () => {
   });
 
   it("the limit is the user's: a second Jupyter server of theirs cannot pass it", async () => {
-    const first = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' })).json;
+    const first = await startSession(d.socket, { profile: 'test-min' });
     expect(first.state).toBe('running');
     // A second daemon under the same runtime root (this test's parent process stands for it).
     const second = await startDaemon([profiles()], {
@@ -225,15 +227,15 @@ describe('faults inside a session', () => {
         'running'
       );
       await request(d.socket, 'DELETE', `/api/sessions/${first.id}`);
-      const now = await request(second.socket, 'POST', '/api/sessions', { profile: 'test-min' });
-      expect(now.json.state).toBe('running');
+      const now = await startSession(second.socket, { profile: 'test-min' });
+      expect(now.state).toBe('running');
     } finally {
       await second.close();
     }
   });
 
   it('answers 429 when told not to replace a desktop at the limit', async () => {
-    const s = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' })).json;
+    const s = await startSession(d.socket, { profile: 'test-min' });
     const r = await request(d.socket, 'POST', '/api/sessions', {
       profile: 'test-min',
       replace: false
@@ -281,7 +283,7 @@ describe('what a session leaves behind', () => {
   afterAll(() => d?.close());
 
   it('a stop ends every process that descends from the session, however it detached, and removes its files', async () => {
-    const s = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-escapees' })).json;
+    const s = await startSession(d.socket, { profile: 'test-escapees' });
     expect(s.state).toBe('running');
     const lines = await waitFor(
       () => {
@@ -328,7 +330,7 @@ describe('a chatty desktop', () => {
   afterAll(() => d?.close());
 
   it('its log is held to the limit, and the log view still shows its latest output', async () => {
-    const s = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-chatty' })).json;
+    const s = await startSession(d.socket, { profile: 'test-chatty' });
     const log = join(d.runtimeDir, s.id, 'log');
     // 3 MB written: the log is cut back under its 256 KiB.
     await waitFor(
@@ -353,7 +355,7 @@ describe('idle culling', () => {
 
   it('on its own clock: a desktop with no input is stopped, with the reason, and leaves nothing', async () => {
     d = await startDaemon([profiles()], { idleTimeoutMs: 1000 });
-    const idle = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' })).json;
+    const idle = await startSession(d.socket, { profile: 'test-min' });
     // A connected tab without input does not count as activity.
     const watcher = await RfbTestClient.open(d.socket, idle.id);
     await watcher.handshake();
@@ -368,8 +370,8 @@ describe('idle culling', () => {
   it('input from any tab restarts the clock: of two desktops, only the one without is culled', async () => {
     const limit = 60 * 60_000;
     d = await startDaemon([profiles()], { maxSessions: 2, idleTimeoutMs: limit });
-    const idle = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' })).json;
-    const busy = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' })).json;
+    const idle = await startSession(d.socket, { profile: 'test-min' });
+    const busy = await startSession(d.socket, { profile: 'test-min' });
     const watcher = await RfbTestClient.open(d.socket, idle.id);
     await watcher.handshake();
     const c = await RfbTestClient.open(d.socket, busy.id);
@@ -421,7 +423,7 @@ describe('the daemon process itself', () => {
         {},
         umask
       );
-      const s = (await request(sock, 'POST', '/api/sessions', { profile: 'test-umask' })).json;
+      const s = await startSession(sock, { profile: 'test-umask' });
       expect(s.state).toBe('running');
       await waitFor(() => existsSync(join(out, 'saved')), 10000, 'the saved file');
       expect(statSync(join(out, 'saved')).mode & 0o777).toBe(mode);
@@ -431,7 +433,7 @@ describe('the daemon process itself', () => {
   it('kill -9 mid-session: the next daemon ends the old session and starts a new one', async () => {
     const sock = join(root, 'a.sock');
     p = await spawnDaemon(sock, ['--runtime-dir', runtime, '--profiles-dir', dir]);
-    const s = (await request(sock, 'POST', '/api/sessions', { profile: 'test-min' })).json;
+    const s = await startSession(sock, { profile: 'test-min' });
     expect((await sessionPids(s.id)).length).toBeGreaterThan(0);
     p.kill('SIGKILL');
     await exited(p);
@@ -439,14 +441,14 @@ describe('the daemon process itself', () => {
     p = await spawnDaemon(sock, ['--runtime-dir', runtime, '--profiles-dir', dir]);
     expect(await sessionPids(s.id)).toEqual([]);
     expect(readdirSync(runtime)).toEqual([`d${p.pid}`]);
-    const next = await request(sock, 'POST', '/api/sessions', { profile: 'test-min' });
-    expect(next.json.state).toBe('running');
+    const next = await startSession(sock, { profile: 'test-min' });
+    expect(next.state).toBe('running');
   });
 
   it('SIGTERM: clients get a close frame, every session stops, exit 0, even with a stuck client', async () => {
     const sock = join(root, 'b.sock');
     p = await spawnDaemon(sock, ['--runtime-dir', runtime, '--profiles-dir', dir]);
-    const s = (await request(sock, 'POST', '/api/sessions', { profile: 'test-min' })).json;
+    const s = await startSession(sock, { profile: 'test-min' });
     const c = await RfbTestClient.open(sock, s.id);
     await c.handshake();
     const closed = new Promise<number>(r => c.ws.once('close', code => r(code)));
@@ -468,17 +470,17 @@ describe('the daemon process itself', () => {
     const rssKiB = (): number =>
       Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p!.pid}/status`, 'latin1'))![1]);
     // Warm up once so lazy initialisation is not counted as growth.
-    const warm = (await request(sock, 'POST', '/api/sessions', { profile: 'test-min' })).json;
+    const warm = await startSession(sock, { profile: 'test-min' });
     await request(sock, 'DELETE', `/api/sessions/${warm.id}`);
     const before = { fds: fds(), rss: rssKiB() };
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) {
-      const s = (await request(sock, 'POST', '/api/sessions', { profile: 'test-min' })).json;
+      const s = await startSession(sock, { profile: 'test-min' });
       expect(s.state).toBe('running');
       ids.push(s.id);
       await request(sock, 'DELETE', `/api/sessions/${s.id}`);
     }
-    const s = (await request(sock, 'POST', '/api/sessions', { profile: 'test-min' })).json;
+    const s = await startSession(sock, { profile: 'test-min' });
     for (let i = 0; i < 100; i++) {
       const c = await RfbTestClient.open(sock, s.id);
       await c.handshake();

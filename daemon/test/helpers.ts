@@ -494,16 +494,34 @@ export async function displayOf(socket: string, id: string): Promise<number> {
   return Number(m[1]);
 }
 
+/**
+ * Starts a desktop as a tab does: `POST api/sessions` answers 202 with the `starting` session,
+ * then the session is followed until it runs or ends. Returns it then (`running`, or `failed`
+ * with its `exit`); a refused start throws with the daemon's answer.
+ */
+export async function startSession(
+  socket: string,
+  body: Record<string, unknown>,
+  o: { timeoutMs?: number; headers?: Record<string, string> } = {}
+): Promise<any> {
+  const r = await request(socket, 'POST', '/api/sessions', body, o.headers);
+  if (r.status !== 202 || r.json.state !== 'starting') {
+    throw new Error(`the start was refused: ${r.status} ${JSON.stringify(r.json)}`);
+  }
+  return waitForState(socket, r.json.id, ['running', 'exited', 'failed'], o.timeoutMs, o.headers);
+}
+
 /** Polls a session until its state is one of `states`; returns it. */
 export function waitForState(
   socket: string,
   id: string,
   states: string[],
-  timeoutMs = 15000
+  timeoutMs = 15000,
+  headers?: Record<string, string>
 ): Promise<any> {
   return waitFor(
     async () => {
-      const r = (await request(socket, 'GET', `/api/sessions/${id}`)).json;
+      const r = (await request(socket, 'GET', `/api/sessions/${id}`, undefined, headers)).json;
       return states.includes(r.state) ? r : undefined;
     },
     timeoutMs,

@@ -17,6 +17,7 @@ import {
   processesOfSession,
   request,
   requireProgram,
+  startSession,
   tmp,
   waitFor
 } from './helpers';
@@ -134,14 +135,8 @@ describe("the bundled daemon on Debian 12's Node.js 18.20", () => {
   });
 
   it('starts a real XFCE desktop, streams its RFB, stops it and leaves nothing behind', async () => {
-    const started = await request(socket, 'POST', '/api/sessions', {
-      profile: 'xfce',
-      width: 1024,
-      height: 768
-    });
-    expect(started.status, JSON.stringify(started.json)).toBe(201);
-    const s = started.json;
-    expect(s.state).toBe('running');
+    const s = await startSession(socket, { profile: 'xfce', width: 1024, height: 768 });
+    expect(s.state, JSON.stringify(s)).toBe('running');
     expect(processesOfSession(s.id).some(p => p.argv[0] === 'Xtigervnc')).toBe(true);
     // The desktop's own session manager is up, on the display Xtigervnc chose (-displayfd).
     const display = await waitFor(

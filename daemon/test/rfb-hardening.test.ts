@@ -13,11 +13,12 @@ import {
   request,
   requireProgram,
   startDaemon,
+  startSession,
   tmp,
+  type ITestDaemon,
   waitFor,
   writeProfile,
-  xvncOf,
-  type ITestDaemon
+  xvncOf
 } from './helpers';
 
 /** startDaemon's maximum geometry. */
@@ -30,10 +31,10 @@ function profiles(): string {
   return dir;
 }
 
-async function startSession(d: ITestDaemon): Promise<string> {
-  const s = await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min', ...START });
-  expect(s.status).toBe(201);
-  return s.json.id;
+async function startMinimal(d: ITestDaemon): Promise<string> {
+  const s = await startSession(d.socket, { profile: 'test-min', ...START });
+  expect(s.state).toBe('running');
+  return s.id;
 }
 
 function desktopSize(width: number, height: number): Buffer {
@@ -120,7 +121,7 @@ describe('a SetDesktopSize right after the handshake, whatever version the clien
   beforeAll(async () => {
     requireProgram('Xtigervnc', 'tigervnc-standalone-server');
     d = await startDaemon([profiles()]);
-    id = await startSession(d);
+    id = await startMinimal(d);
   });
   afterAll(() => d?.close());
 
@@ -175,7 +176,7 @@ describe('clipboard text in tiny frames', () => {
     requireProgram('Xtigervnc', 'tigervnc-standalone-server');
     requireProgram('xclip', 'xclip');
     d = await startDaemon([profiles()]);
-    id = await startSession(d);
+    id = await startMinimal(d);
     x = {
       PATH: process.env.PATH!,
       DISPLAY: `:${await displayOf(d.socket, id)}`,
@@ -289,7 +290,7 @@ describe('more tabs at once than the RFB socket listen queue holds', () => {
   beforeAll(async () => {
     requireProgram('Xtigervnc', 'tigervnc-standalone-server');
     d = await startDaemon([profiles()]);
-    id = await startSession(d);
+    id = await startMinimal(d);
   });
   afterAll(() => d?.close());
 

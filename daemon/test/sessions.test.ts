@@ -10,17 +10,19 @@ import {
   displayOf,
   listenersOf,
   MINIMAL_SESSION,
+  processesOfSession,
   REAPER,
   request,
   requireProgram,
   sessionPids,
   startDaemon,
+  startSession,
   tmp,
+  type ITestDaemon,
   waitFor,
   waitForState,
   writeProfile,
-  xvncOf,
-  type ITestDaemon
+  xvncOf
 } from './helpers';
 
 describe('desktop sessions with real Xtigervnc', () => {
@@ -61,13 +63,16 @@ describe('desktop sessions with real Xtigervnc', () => {
       width: 800,
       height: 600
     });
-    expect(r.status).toBe(201);
+    // Answered once admitted, before any of it runs: the tab knows its session at once.
+    expect(r.status).toBe(202);
     expect(r.json).toMatchObject({
       profile: 'test-min',
-      state: 'running',
+      state: 'starting',
       width: 800,
       height: 600
     });
+    const running = await waitForState(d.socket, r.json.id, ['running', 'failed']);
+    expect(running.state).toBe('running');
     const client = await RfbTestClient.open(d.socket, r.json.id);
     const init = await client.handshake();
     expect(init).toEqual({ width: 800, height: 600, name: 'Minimal' });
@@ -79,18 +84,17 @@ describe('desktop sessions with real Xtigervnc', () => {
   });
 
   it('keeps the runtime dir private and the RFB socket 0600', async () => {
-    const r = await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' });
-    const dir = join(d.runtimeDir, r.json.id);
+    const r = await startSession(d.socket, { profile: 'test-min' });
+    const dir = join(d.runtimeDir, r.id);
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     expect(statSync(join(dir, 'rfb.sock')).mode & 0o777).toBe(0o600);
     expect(statSync(join(dir, 'Xauthority')).mode & 0o777).toBe(0o600);
   });
 
   it('replaces the previous desktop: none of its processes survive', async () => {
-    const first = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' })).json;
+    const first = await startSession(d.socket, { profile: 'test-min' });
     expect((await sessionPids(first.id)).length).toBeGreaterThan(0);
-    const second = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-other' }))
-      .json;
+    const second = await startSession(d.socket, { profile: 'test-other' });
     expect(second.state).toBe('running');
     expect(await sessionPids(first.id)).toEqual([]);
     const old = (await request(d.socket, 'GET', `/api/sessions/${first.id}`)).json;
@@ -104,7 +108,7 @@ describe('desktop sessions with real Xtigervnc', () => {
   });
 
   it('stopping removes its processes, sockets, cookie and X lock files', async () => {
-    const s = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' })).json;
+    const s = await startSession(d.socket, { profile: 'test-min' });
     const display = await displayOf(d.socket, s.id);
     const dir = join(d.runtimeDir, s.id);
     // The X server listens on its abstract socket only: nothing in the shared directory.
@@ -124,25 +128,22 @@ describe('desktop sessions with real Xtigervnc', () => {
   });
 
   it('cleans up after Xtigervnc is killed with SIGKILL, and the next start works', async () => {
-    const s = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' })).json;
+    const s = await startSession(d.socket, { profile: 'test-min' });
     const display = await displayOf(d.socket, s.id);
     process.kill(xvncOf(s.id).pid, 'SIGKILL');
     const after = await waitForState(d.socket, s.id, ['failed']);
     expect(after.exit.code).toBe('xserver-exited');
     expect(await sessionPids(s.id)).toEqual([]);
     expect(existsSync(`/tmp/.X11-unix/X${display}`)).toBe(false);
-    const next = await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' });
-    expect(next.json.state).toBe('running');
+    const next = await startSession(d.socket, { profile: 'test-min' });
+    expect(next.state).toBe('running');
   });
 
   it('reports a start script that exits at once, with its output, and leaves nothing behind', async () => {
-    const r = await request(d.socket, 'POST', '/api/sessions', { profile: 'test-fails' });
-    expect(r.status).toBe(500);
-    expect(r.json.error.code).toBe('start-failed');
-    expect(r.json.error.message).toMatch(
-      /^Fails did not start: its start script exited \(status 3\)/
-    );
-    const id = r.json.error.session.id;
+    const r = await startSession(d.socket, { profile: 'test-fails' });
+    expect(r.exit.code).toBe('start-failed');
+    expect(r.exit.message).toMatch(/^Fails did not start: its start script exited \(status 3\)/);
+    const id = r.id;
     expect((await request(d.socket, 'GET', `/api/sessions/${id}`)).json.state).toBe('failed');
     const log = await request(d.socket, 'GET', `/api/sessions/${id}/log`);
     expect(log.json.text).toMatch(/test-fails: cannot start/);
@@ -151,7 +152,7 @@ describe('desktop sessions with real Xtigervnc', () => {
   });
 
   it('the listener check finds a TCP listener in a session that opens one', async () => {
-    const s = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-listens' })).json;
+    const s = await startSession(d.socket, { profile: 'test-listens' });
     const found = await waitFor(
       async () => {
         const l = listenersOf(await sessionPids(s.id));
@@ -172,7 +173,7 @@ describe('desktop sessions with real Xtigervnc', () => {
     };
     Object.assign(process.env, secrets);
     try {
-      const s = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-env' })).json;
+      const s = await startSession(d.socket, { profile: 'test-env' });
       const dump = join(d.runtimeDir, s.id, 'env.txt');
       const log = await waitFor(
         () => (existsSync(dump) ? readFileSync(dump, 'utf8') : undefined),
@@ -205,7 +206,7 @@ describe('desktop sessions with real Xtigervnc', () => {
     });
     await mkdir(join(root, `d${deadPid}`), { mode: 0o700 });
     const orphan = await crashed.start('test-min');
-    const live = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-other' })).json;
+    const live = await startSession(d.socket, { profile: 'test-other' });
     // Another live daemon of the same user (this test process stands for it) starts up.
     const successor = new SessionManager({
       profiles: d.profiles,
@@ -221,8 +222,43 @@ describe('desktop sessions with real Xtigervnc', () => {
     expect((await request(d.socket, 'GET', `/api/sessions/${live.id}`)).json.state).toBe('running');
   });
 
+  it('a stop while the desktop starts ends it where it is: never running, nothing left', async () => {
+    for (const when of ['at once', 'once its X server runs'] as const) {
+      const states: string[] = [];
+      const seen = (x: { id: string; state: string }): void => {
+        if (x.id === id) {
+          states.push(x.state);
+        }
+      };
+      let id = '';
+      d.sessions.on('change', seen);
+      try {
+        const { session, done } = await d.sessions.begin('test-min');
+        id = session.id;
+        expect(session.state).toBe('starting');
+        if (when !== 'at once') {
+          await waitFor(
+            () => processesOfSession(id).some(p => p.argv.includes('-rfbunixpath')),
+            10000,
+            'its X server'
+          );
+        }
+        const r = await request(d.socket, 'DELETE', `/api/sessions/${id}`);
+        expect(r.status).toBe(200);
+        expect(r.json).toMatchObject({ state: 'exited', exit: { code: 'stopped' } });
+        await expect(done).rejects.toThrow(/was stopped/);
+        expect(states, when).toEqual(['stopping', 'exited']);
+        expect(await sessionPids(id)).toEqual([]);
+        expect(existsSync(join(d.runtimeDir, id))).toBe(false);
+      } finally {
+        d.sessions.off('change', seen);
+      }
+    }
+    expect((await startSession(d.socket, { profile: 'test-min' })).state).toBe('running');
+  });
+
   it('refuses the WebSocket for a session that is not running', async () => {
-    const s = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' })).json;
+    const s = await startSession(d.socket, { profile: 'test-min' });
     await request(d.socket, 'DELETE', `/api/sessions/${s.id}`);
     await expect(RfbTestClient.open(d.socket, s.id)).rejects.toThrow(/409/);
     await expect(RfbTestClient.open(d.socket, 'AAAAAAAAAAAAAAAA')).rejects.toThrow(/404/);

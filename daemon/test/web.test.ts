@@ -10,10 +10,11 @@ import {
   request,
   requireProgram,
   startDaemon,
+  startSession,
   tmp,
+  type ITestDaemon,
   writeProfile,
-  xvncOf,
-  type ITestDaemon
+  xvncOf
 } from './helpers';
 
 const TOKEN = 'web-test-token-4d9b0c1e';
@@ -59,15 +60,13 @@ describe('the web side', () => {
     const dir = tmp();
     writeProfile(dir, 'test-min', 'exec sleep 600');
     d = await startDaemon([dir], { token: TOKEN });
-    const s = await request(
+    const s = await startSession(
       d.socket,
-      'POST',
-      '/api/sessions',
       { profile: 'test-min', width: 800, height: 600 },
-      auth
+      { headers: auth }
     );
-    expect(s.status).toBe(201);
-    id = s.json.id;
+    expect(s.state).toBe('running');
+    id = s.id;
   });
   afterAll(() => d?.close());
 

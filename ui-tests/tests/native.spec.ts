@@ -448,18 +448,32 @@ test('start feedback: progress, a time-out with the log and Retry, and an unreac
   const headers = { Authorization: `token ${stack().token}` };
   await page.request.put(settingsUrl, { headers, data: { raw: '{"startTimeout": 5}' } });
   try {
-    // A slow network: the daemon's answer to the start reaches the browser only once the tab
-    // has said it is late.
-    let release!: () => void;
-    const late = new Promise<void>(r => (release = r));
-    await page.route(SESSIONS_URL, async route => {
-      if (route.request().method() !== 'POST') {
-        return route.continue();
-      }
-      const response = await route.fetch();
-      await late;
-      await route.fulfill({ response });
+    // A slow start: the daemon's news (the event stream's messages) reaches the page only once
+    // the tab has said it is late. The start's answer is not held: the tab knows its session.
+    // (Playwright's routeWebSocket would replace every WebSocket, noVNC's too.)
+    await page.addInitScript(() => {
+      const held: (() => void)[] = [];
+      const w = window as unknown as Record<string, unknown>;
+      w.__releaseEvents = () => held.splice(0).forEach(f => f());
+      // Real WebSockets, the stream's with an onmessage of its own (noVNC refuses subclasses).
+      const Real = window.WebSocket;
+      const Held = function (url: string | URL, protocols?: string | string[]) {
+        const ws = new Real(url, protocols);
+        if (/\/desktops\/api\/events/.test(ws.url)) {
+          Object.defineProperty(ws, 'onmessage', {
+            set(fn: ((e: MessageEvent) => void) | null) {
+              ws.addEventListener('message', e => held.push(() => fn?.call(ws, e)));
+            }
+          });
+        }
+        return ws;
+      } as unknown as typeof WebSocket;
+      Object.assign(Held, { CONNECTING: 0, OPEN: 1, CLOSING: 2, CLOSED: 3 });
+      Held.prototype = Real.prototype;
+      window.WebSocket = Held;
     });
+    const release = (): Promise<unknown> =>
+      page.evaluate(() => (window as unknown as { __releaseEvents(): void }).__releaseEvents());
     await openLab(page);
     await tile(page, 'XFCE').click();
     const { panel } = await desktopTab(page, 'XFCE');
@@ -470,10 +484,9 @@ test('start feedback: progress, a time-out with the log and Retry, and an unreac
     // The session's log so far (its last 40 lines: the X server's, or XFCE's once it talks).
     await expect(panel.locator('.jp-Desktops-log')).toHaveText(/vncext|xfce4-session|xfwm4/);
     await expect(panel.locator('.jp-Desktops-actions button')).toHaveText(['Retry']);
-    release();
+    await release();
     // The start still completes: the desktop appears.
     await waitForDesktop(page, panel);
-    await page.unroute(SESSIONS_URL);
 
     // No desktops service at all (what Lab sees without jupyter-server-proxy).
     await page.route(SESSIONS_URL, route =>

@@ -26,7 +26,7 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<IRoutesOptions> = async (a
       schema: {
         body: StartSessionBody,
         response: {
-          201: Session,
+          202: Session,
           ...errorResponses(
             'bad-request',
             'not-found',
@@ -38,10 +38,12 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<IRoutesOptions> = async (a
         }
       }
     },
+    // Answers once the start is admitted, with the `starting` session: whether it runs or
+    // fails (and why), and what it replaced, arrive on the event stream and in GET.
     async (req, reply) => {
       const { profile, width, height, open, replace } = req.body;
-      const s = await sessions.start(profile, { width, height }, { replace, open });
-      return reply.code(201).send(s);
+      const { session } = await sessions.begin(profile, { width, height }, { replace, open });
+      return reply.code(202).send(session);
     }
   );
 

@@ -95,6 +95,10 @@ interface IRecord {
    * applications write there do not pile up in /tmp.
    */
   tmp?: string;
+  /** The start under way (from admission until `running` or its failure). */
+  launching?: Promise<void>;
+  /** Aborted by a teardown that comes while the desktop still starts. */
+  cancel?: AbortController;
 }
 
 /** Environment variables copied into a desktop's, when set: safe and useful there. */
@@ -103,7 +107,8 @@ const PASS_ENV = ['LANG', 'LANGUAGE', 'LC_ALL', 'LC_CTYPE', 'TZ', 'XDG_RUNTIME_D
 const START_TIMEOUT_MS = 15_000;
 /**
  * A start script that fails usually fails at once: wait this long after the RFB socket
- * answers, so that such a failure is reported by the start request itself.
+ * answers, so that such a failure ends the start (`failed`, with its reason) rather than a
+ * session that was briefly `running`.
  */
 const SETTLE_MS = 400;
 /** How often session logs are held to their limit. */
@@ -330,14 +335,28 @@ export class SessionManager extends EventEmitter {
 
   /**
    * Starts a desktop. At the session limit it first ends the oldest ones, or, with
-   * `replace: false`, refuses. Serialized with stops, so concurrent starts respect the limit.
+   * `replace: false`, refuses. Resolves once it runs; rejects with why it did not start.
    */
-  start(
+  async start(
     profileId: string,
     geometry: { width?: number; height?: number } = {},
     opts: { replace?: boolean; open?: string } = {}
   ): Promise<Session> {
-    return this._serial(() => this._start(profileId, geometry, opts.replace ?? true, opts.open));
+    return (await this.begin(profileId, geometry, opts)).done;
+  }
+
+  /**
+   * Admits a start: checks the profile, the file and the limit (a refusal throws and changes
+   * nothing), begins ending the desktops it replaces and records the new one as `starting`.
+   * Resolves with that session at once; `done` settles when it runs or has failed (both are
+   * also 'change' events). Admissions are serialized, so concurrent starts respect the limit.
+   */
+  begin(
+    profileId: string,
+    geometry: { width?: number; height?: number } = {},
+    opts: { replace?: boolean; open?: string } = {}
+  ): Promise<{ session: Session; done: Promise<Session> }> {
+    return this._serial(() => this._admit(profileId, geometry, opts.replace ?? true, opts.open));
   }
 
   /** Stops a session; resolves when nothing of it is left. */
@@ -385,12 +404,12 @@ export class SessionManager extends EventEmitter {
     return Math.max(min, Math.min(max, Math.round(v)));
   }
 
-  private async _start(
+  private async _admit(
     profileId: string,
     geometry: { width?: number; height?: number },
     replace: boolean,
     open: string | undefined
-  ): Promise<Session> {
+  ): Promise<{ session: Session; done: Promise<Session> }> {
     const resolved = await this._o.profiles.get(profileId);
     if (!resolved) {
       throw new SessionError('not-found', `No desktop profile named ${profileId}`);
@@ -439,7 +458,7 @@ export class SessionManager extends EventEmitter {
 
     // Make room first: the limit counts the user's live sessions, this daemon's and those of
     // the user's other Jupyter servers, which are not ours to replace. Oldest replaced first.
-    const live = [...this._records.values()].filter(r => isLive(r.session));
+    const live = [...this._records.values()].filter(r => isLive(r.session) && !r.ended);
     const elsewhere = await this._sessionsElsewhere();
     const excess = live.length + elsewhere + 1 - this._o.maxSessions;
     if (excess > live.length) {
@@ -452,21 +471,22 @@ export class SessionManager extends EventEmitter {
           `stop one first (${live.map(r => r.session.title).join(', ')})`
       );
     }
-    if (excess > 0) {
-      await Promise.all(
-        live.slice(0, excess).map(r =>
-          this._teardown(
-            r,
-            {
-              code: 'replaced',
-              message: `${r.session.title} was replaced by ${p.title}`,
-              replacedBy: { session: id, profile: p.id, title: p.title }
-            },
-            'exited'
+    // Their teardowns begin now (each says `stopping`, then `exited`, replaced by this one);
+    // the new desktop starts once they are gone.
+    const replaced =
+      excess > 0
+        ? live.slice(0, excess).map(r =>
+            this._teardown(
+              r,
+              {
+                code: 'replaced',
+                message: `${r.session.title} was replaced by ${p.title}`,
+                replacedBy: { session: id, profile: p.id, title: p.title }
+              },
+              'exited'
+            )
           )
-        )
-      );
-    }
+        : [];
 
     const dir = join(this._o.runtimeDir, id);
     try {
@@ -499,21 +519,53 @@ export class SessionManager extends EventEmitter {
     this._forgetOld();
     this.emit('change', { ...session });
 
-    try {
-      await this._launch(record, resolved);
-      session.state = 'running';
-      this.emit('change', { ...session });
-      return { ...session };
-    } catch (err) {
-      const said = await reportedError(join(dir, ERROR_FILE));
-      const message = `${p.title} did not start: ${said ?? describeFsError(err, dir)}`;
-      await this._teardown(record, { code: 'start-failed', message }, 'failed');
-      throw new SessionError('start-failed', message, { ...record.session });
-    }
+    const cancel = new AbortController();
+    record.cancel = cancel;
+    record.launching = (async () => {
+      await Promise.all(replaced);
+      await this._launch(record, resolved, cancel.signal);
+    })();
+    const done = record.launching.then(
+      async () => {
+        if (record.ended) {
+          await record.ended;
+          throw new SessionError('start-failed', record.session.exit?.message ?? '', {
+            ...record.session
+          });
+        }
+        session.state = 'running';
+        this.emit('change', { ...session });
+        return { ...session };
+      },
+      async err => {
+        if (!record.ended) {
+          const said = await reportedError(join(dir, ERROR_FILE));
+          const message = `${p.title} did not start: ${said ?? describeFsError(err, dir)}`;
+          void this._teardown(record, { code: 'start-failed', message }, 'failed');
+        }
+        await record.ended;
+        throw new SessionError('start-failed', record.session.exit?.message ?? '', {
+          ...record.session
+        });
+      }
+    );
+    // Whoever asked may not wait: the outcome is in the session and its events.
+    done.catch(() => undefined);
+    return { session: { ...session }, done };
   }
 
-  private async _launch(r: IRecord, resolved: IResolvedProfile): Promise<void> {
+  private async _launch(
+    r: IRecord,
+    resolved: IResolvedProfile,
+    signal: AbortSignal
+  ): Promise<void> {
     const s = r.session;
+    signal.throwIfAborted();
+    // A stop while the desktop starts: whatever is being waited for, stop waiting.
+    const cancelled = new Promise<never>((_, reject) =>
+      signal.addEventListener('abort', () => reject(new Error('it was stopped while starting')))
+    );
+    cancelled.catch(() => undefined);
     const logFd = openSync(join(r.dir, 'log'), 'a', 0o600);
     // The xstartup's fd 3: where its scripts say why a session failed (a line in the shared
     // log could be written by any program, a file name printed in an error message even).
@@ -541,13 +593,17 @@ export class SessionManager extends EventEmitter {
           true
         )
       );
-      r.display = await x.display;
+      signal.throwIfAborted();
+      r.display = await Promise.race([x.display, cancelled]);
 
       const display = { DISPLAY: `:${r.display}`, XAUTHORITY: x.authFile };
       // Applications that need OpenGL learn before they start whether they can have it.
       const glEnv: Record<string, string> = {};
       if (resolved.gl) {
-        const info = await checkGl(resolved.gl.glxinfo, { ...env, ...display });
+        const info = await Promise.race([
+          checkGl(resolved.gl.glxinfo, { ...env, ...display }),
+          cancelled
+        ]);
         if (!meetsGl(resolved.gl.version, info)) {
           throw new Error(
             `it needs OpenGL ${resolved.gl.version} or newer, and this desktop offers ` +
@@ -560,6 +616,7 @@ export class SessionManager extends EventEmitter {
           glEnv.DESKTOPS_GL_SOFTWARE = '1';
         }
       }
+      signal.throwIfAborted();
       // The reaper runs the xstartup and, at the end, everything that descends from it.
       const reaper = [
         '-I',
@@ -615,8 +672,13 @@ export class SessionManager extends EventEmitter {
           this._onExit(r, 'xstartup-exited', ok ? what : `${what} with an error (${how})`, !ok);
         });
       });
-      await Promise.race([waitForRfb(x.rfbSocket, START_TIMEOUT_MS), x.died, startupDied]);
-      await Promise.race([sleep(SETTLE_MS), x.died, startupDied]);
+      await Promise.race([
+        waitForRfb(x.rfbSocket, START_TIMEOUT_MS),
+        x.died,
+        startupDied,
+        cancelled
+      ]);
+      await Promise.race([sleep(SETTLE_MS), x.died, startupDied, cancelled]);
     } finally {
       closeSync(logFd);
       closeSync(errorFd);
@@ -674,7 +736,10 @@ export class SessionManager extends EventEmitter {
     r.session.state = 'stopping';
     r.session.exit = reason;
     this.emit('change', { ...r.session });
+    r.cancel?.abort();
     r.ended = (async () => {
+      // A start under way stops at its next step; then its processes are known.
+      await r.launching?.catch(() => undefined);
       // The reaper ends the session's processes within its own grace: it gets longer.
       const ending = [endGroups(r.xvnc ? [r.xvnc] : [])];
       if (r.xstartup) {

@@ -19,6 +19,7 @@ import {
   request,
   requireProgram,
   runAs,
+  startSession,
   tmp,
   userDaemon,
   waitFor,
@@ -86,18 +87,17 @@ describe('ten users at once', () => {
 
   it('every user gets a running desktop on a display of their own', async () => {
     const started = await Promise.all(
-      daemons.map(d => request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' }))
+      daemons.map(d => startSession(d.socket, { profile: 'test-min' }))
     );
-    for (const [i, r] of started.entries()) {
-      expect(r.status, `${daemons[i].user}: ${JSON.stringify(r.json)}`).toBe(201);
-      expect(r.json.state).toBe('running');
+    for (const [i, s] of started.entries()) {
+      expect(s.state, `${daemons[i].user}: ${JSON.stringify(s)}`).toBe('running');
     }
     const displays = await Promise.all(
       daemons.map(async (d, i) => {
         const m = await waitFor(
           async () =>
             /display=:(\d+)/.exec(
-              (await request(d.socket, 'GET', `/api/sessions/${started[i].json.id}/log`)).json.text
+              (await request(d.socket, 'GET', `/api/sessions/${started[i].id}/log`)).json.text
             ),
           10000,
           `${d.user}'s display`
@@ -111,7 +111,7 @@ describe('ten users at once', () => {
     // Each desktop's processes run as its own user, and nobody else's.
     for (const [i, d] of daemons.entries()) {
       const { uid } = ensureUser(d.user);
-      const uids = new Set(processesOfSession(started[i].json.id).map(p => p.uid));
+      const uids = new Set(processesOfSession(started[i].id).map(p => p.uid));
       expect(uids.size, d.user).toBeGreaterThan(0);
       expect([...uids]).toEqual([uid]);
     }
@@ -187,8 +187,8 @@ describe('ten users at once', () => {
     execFileSync('chown', [`${m.uid}:${m.gid}`, squatted]);
     const { proc, socket } = await userDaemon(user, bundle, profileArgs());
     try {
-      const r = await request(socket, 'POST', '/api/sessions', { profile: 'test-min' });
-      expect(r.status).toBe(201);
+      const s = await startSession(socket, { profile: 'test-min' });
+      expect(s.state).toBe('running');
       expect(readdirSync(squatted)).toEqual([]);
     } finally {
       proc.kill('SIGTERM');

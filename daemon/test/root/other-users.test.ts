@@ -7,10 +7,10 @@ import { existsSync, mkdirSync, chmodSync, readdirSync, statSync } from 'node:fs
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  connectAs,
-  displayOf,
-  DAEMON_BUNDLE,
   asUser,
+  connectAs,
+  DAEMON_BUNDLE,
+  displayOf,
   ensureUser,
   exited,
   readableBundle,
@@ -18,11 +18,12 @@ import {
   requireProgram,
   runAs,
   startDaemon,
+  startSession,
   tmp,
+  type ITestDaemon,
   userDaemon,
   waitFor,
-  writeProfile,
-  type ITestDaemon
+  writeProfile
 } from '../helpers';
 
 const OTHER = 'desktops-mallory';
@@ -41,7 +42,7 @@ describe('another user on the same host', () => {
     const dir = tmp();
     writeProfile(dir, 'test-min', 'echo "display=$DISPLAY"\nexec sleep 600');
     d = await startDaemon([dir]);
-    session = (await request(d.socket, 'POST', '/api/sessions', { profile: 'test-min' })).json;
+    session = await startSession(d.socket, { profile: 'test-min' });
     display = await displayOf(d.socket, session.id);
   });
   afterAll(() => d?.close());
@@ -196,8 +197,8 @@ describe('another user fills /tmp/.X11-unix with names', () => {
     expect(
       readdirSync('/tmp/.X11-unix').filter(n => statSync(`/tmp/.X11-unix/${n}`).uid === uid).length
     ).toBeGreaterThanOrEqual(NAMES - 100);
-    const s = await request(daemon!.socket, 'POST', '/api/sessions', { profile: 'test-min' });
-    expect(s.json.state, JSON.stringify(s.json)).toBe('running');
-    await request(daemon!.socket, 'DELETE', `/api/sessions/${s.json.id}`);
+    const s = await startSession(daemon!.socket, { profile: 'test-min' });
+    expect(s.state, JSON.stringify(s)).toBe('running');
+    await request(daemon!.socket, 'DELETE', `/api/sessions/${s.id}`);
   });
 });

@@ -36,7 +36,16 @@ export class DesktopsAPI {
 
   /** WebSocket URL of a session's RFB stream, carrying the token where Lab uses one. */
   rfbUrl(id: string): string {
-    const url = URLExt.join(this.settings.wsUrl, MOUNT, routePath(ROUTES.sessionRfb, { id }));
+    return this._wsUrl(routePath(ROUTES.sessionRfb, { id }));
+  }
+
+  /** WebSocket URL of the event stream (every session's changes). */
+  eventsUrl(): string {
+    return this._wsUrl(routePath(ROUTES.events));
+  }
+
+  private _wsUrl(path: string): string {
+    const url = URLExt.join(this.settings.wsUrl, MOUNT, path);
     if (this.settings.token && this.settings.appendToken) {
       return `${url}?token=${encodeURIComponent(this.settings.token)}`;
     }
@@ -60,7 +69,10 @@ export class DesktopsAPI {
     return this.request<Session>(routePath(ROUTES.session, { id }));
   }
 
-  /** Starts a desktop: sized to the tab, and with a file for its application ("Open in"). */
+  /**
+   * Starts a desktop: sized to the tab, and with a file for its application ("Open in").
+   * Answers at once with the `starting` session; the event stream tells how it goes on.
+   */
   start(
     profile: string,
     options: { width?: number; height?: number; open?: string } = {}

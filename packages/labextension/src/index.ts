@@ -39,6 +39,7 @@ import { showClipboardPanel } from './clipboard';
 import { confirmEnd, replacedByStart, type EndAction } from './confirm';
 import { findCombo, KEY_COMBOS } from './keys';
 import { DEFAULT_SETTINGS, readSettings, type IDesktopSettings } from './settings';
+import { SessionStream } from './events';
 import { DesktopsStatus } from './statusbar';
 import { populateToolbar } from './toolbar';
 import { DesktopWidget } from './widget';
@@ -89,6 +90,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
   ) => {
     const trans = (translator ?? nullTranslator).load('jupyterlab_desktops');
     const api = new DesktopsAPI();
+    // One event stream for the page: every tab and the status bar follow it.
+    const events = new SessionStream(() => api.eventsUrl());
     const tracker = new WidgetTracker<DesktopTab>({ namespace: 'desktops' });
     const profiles = new Map<string, Profile>();
     let settings: IDesktopSettings = { ...DEFAULT_SETTINGS };
@@ -167,7 +170,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       ? new DesktopsStatus({
           commands,
           show: CommandIDs.open,
-          sessions: () => api.sessions(),
+          // The stream's list; asked for only while the stream is not in step.
+          sessions: async () => (events.connected ? events.sessions : api.sessions()),
           trans
         })
       : null;
@@ -178,7 +182,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
         align: 'left',
         rank: 50
       });
-      void profilesLoaded.then(updateStatus);
+      events.changed.connect(updateStatus);
+      events.connectionChanged.connect(updateStatus);
+      void profilesLoaded.then(() => events.synced());
     }
 
     const unavailable = async (p: Profile): Promise<void> => {
@@ -197,6 +203,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       const content = new DesktopWidget({
         key: opts.key,
         api,
+        events,
         profile: p,
         settings,
         translator: translator ?? undefined,
@@ -223,9 +230,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         trans
       );
       content.sessionChanged.connect(() => void tracker.save(tab));
-      content.stateChanged.connect(updateStatus);
       content.goTo.connect((_, target) => void commands.execute(CommandIDs.open, target));
-      tab.disposed.connect(updateStatus);
       void tracker.add(tab);
       app.shell.add(tab, 'main');
       app.shell.activateById(tab.id);

@@ -5,24 +5,24 @@ import { win } from './test-dom'; // first: Lumino reads the DOM as it loads
 import { ServerConnection } from '@jupyterlab/services';
 import { Widget } from '@lumino/widgets';
 import { mkdtempSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../../daemon/src/app';
 import {
   MINIMAL_SESSION,
   startDaemon,
   writeProfile,
   type ITestDaemon
 } from '../../../daemon/test/helpers';
+import { DesktopsAPI } from './api';
+import type { SessionStream } from './events';
+import { serve, stream, TOKEN, type IServed } from './test-serve';
+import { DesktopWidget } from './widget';
 
-const TOKEN = 'widget-test-token-0123456789';
 let d: ITestDaemon;
-let tcp: FastifyInstance;
-let api: import('./api').DesktopsAPI;
-let DesktopWidget: typeof import('./widget').DesktopWidget;
+let served: IServed;
+let api: DesktopsAPI;
+let events: SessionStream;
 let profileDir: string;
 
 beforeAll(async () => {
@@ -33,45 +33,20 @@ beforeAll(async () => {
   writeProfile(dir, 'test-min', MINIMAL_SESSION);
   profileDir = dir;
   d = await startDaemon([dir], { token: TOKEN });
-  ({ DesktopWidget } = await import('./widget'));
-  ({ tcp, api } = await serve(d));
+  served = await serve(d);
+  ({ api, events } = served);
 });
 afterAll(async () => {
-  await tcp?.close();
+  await served?.dispose();
   await d?.close();
   await win.happyDOM.close();
 });
 
-/** A daemon's sessions served on loopback TCP as a browser reaches them, and an API client. */
-async function serve(
-  daemon: ITestDaemon
-): Promise<{ tcp: FastifyInstance; api: import('./api').DesktopsAPI }> {
-  const app = await buildApp({
-    profiles: daemon.profiles,
-    sessions: daemon.sessions,
-    token: TOKEN
-  });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const { port } = app.server.address() as AddressInfo;
-  const { DesktopsAPI } = await import('./api');
-  const client = new DesktopsAPI(
-    ServerConnection.makeSettings({
-      baseUrl: `http://127.0.0.1:${port}/`,
-      wsUrl: `ws://127.0.0.1:${port}/`,
-      token: TOKEN,
-      fetch: (...a: Parameters<typeof fetch>) => fetch(...a)
-    })
-  );
-  return { tcp: app, api: client };
-}
-
 const TEST_MIN = { id: 'test-min', title: 'Test test-min', description: '' };
 
 /** A widget as a tab shows it: sized, attached, started (or attached to a session), ready. */
-async function shown(
-  options: Partial<import('./widget').DesktopWidget.IOptions>
-): Promise<import('./widget').DesktopWidget> {
-  const w = new DesktopWidget({ api, profile: TEST_MIN, ...options });
+async function shown(options: Partial<DesktopWidget.IOptions>): Promise<DesktopWidget> {
+  const w = new DesktopWidget({ api, events, profile: TEST_MIN, ...options });
   Object.defineProperty(w.node, 'clientWidth', { value: 800 });
   Object.defineProperty(w.node, 'clientHeight', { value: 600 });
   Widget.attach(w, document.body as unknown as HTMLElement);
@@ -163,11 +138,11 @@ describe('DesktopWidget with the real daemon', () => {
 
   it('Restart ends the desktop of its own tab, never that of another, where several may run', async () => {
     const d2 = await startDaemon([profileDir], { token: TOKEN, maxSessions: 2 });
-    const served = await serve(d2);
+    const second = await serve(d2);
     try {
       const other = await d2.sessions.start('test-min', { width: 640, height: 480 });
       const mine = await d2.sessions.start('test-min', { width: 640, height: 480 });
-      const w = await shown({ api: served.api, session: mine.id });
+      const w = await shown({ api: second.api, events: second.events, session: mine.id });
       expect(w.session?.id).toBe(mine.id);
       w.restart();
       await expect
@@ -183,7 +158,7 @@ describe('DesktopWidget with the real daemon', () => {
       ).toEqual([other.id, w.session!.id].sort());
       w.dispose();
     } finally {
-      await served.tcp.close();
+      await second.dispose();
       await d2.close();
     }
   });
@@ -195,7 +170,6 @@ describe('DesktopWidget with the real daemon', () => {
       headers: { Authorization: `token ${TOKEN}` }
     });
     expect(plain.status).toBe(400);
-    const { DesktopsAPI } = await import('./api');
     // REST reaches the daemon; WebSockets go nowhere (a refused port).
     const broken = new DesktopsAPI(
       ServerConnection.makeSettings({
@@ -210,7 +184,8 @@ describe('DesktopWidget with the real daemon', () => {
     globalThis.WebSocket = (await import('ws')).WebSocket as unknown as typeof WebSocket;
     const states: string[] = [];
     try {
-      const w = await shown({ api: broken, session: s.id });
+      const brokenEvents = stream(broken);
+      const w = await shown({ api: broken, events: brokenEvents, session: s.id });
       w.stateChanged.connect((_, state) => states.push(state));
       await expect.poll(() => w.state, { timeout: 20_000 }).toBe('disconnected');
       expect(states.filter(x => x === 'reconnecting')).toHaveLength(1);
@@ -219,6 +194,7 @@ describe('DesktopWidget with the real daemon', () => {
       );
       expect(buttons(w)).toEqual(['Retry']);
       w.dispose();
+      brokenEvents.dispose();
     } finally {
       globalThis.WebSocket = dom;
       await d.sessions.stop(s.id);
@@ -228,6 +204,7 @@ describe('DesktopWidget with the real daemon', () => {
   it('settings apply to the tab at once', () => {
     const w = new DesktopWidget({
       api,
+      events,
       profile: { id: 'xfce', title: 'XFCE', description: '' }
     });
     w.setSettings({ resize: 'scale', quality: 3 });

@@ -11,6 +11,7 @@ import { Signal, type ISignal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 import type RFB from '@novnc/novnc';
 import { DesktopsError, isTransient, type DesktopsAPI } from './api';
+import type { SessionStream } from './events';
 import { sendCombo, type IKeyCombo } from './keys';
 import { reconnectDelay } from './reconnect';
 import { RemoteResizer } from './resize';
@@ -25,11 +26,18 @@ const LOG_CLASS = 'jp-Desktops-log';
 const ACTIONS_CLASS = 'jp-Desktops-actions';
 /** How long the RFB connection may take before the tab offers the log and Retry. */
 const CONNECT_TIMEOUT_MS = 30_000;
+/**
+ * The RFB socket can close a moment before the daemon tells that the desktop ended: how long a
+ * closed connection waits for that news before it counts as a lost connection.
+ */
+const END_NEWS_MS = 1500;
 
 export class DesktopWidget extends Widget {
   constructor(options: DesktopWidget.IOptions) {
     super();
     this._api = options.api;
+    this._events = options.events;
+    this._events.changed.connect(this._onSessionChanged, this);
     this._profile = options.profile;
     this._trans = (options.translator ?? nullTranslator).load('jupyterlab_desktops');
     this._settings = { ...DEFAULT_SETTINGS, ...options.settings };
@@ -91,7 +99,10 @@ export class DesktopWidget extends Widget {
   /** Names this tab in the saved layout; kept across reloads. */
   readonly key: string;
 
-  /** Resolves once there is something to show: the desktop, or why there is none. */
+  /**
+   * Resolves once there is something to show: a running desktop being connected to, or why
+   * there is none (resolved by `_setState`, the one place the tab's state changes).
+   */
   get ready(): Promise<void> {
     return this._ready.promise;
   }
@@ -160,8 +171,10 @@ export class DesktopWidget extends Widget {
       return;
     }
     const stopped = await this._api.stop(s.id);
-    this._setSession(stopped);
-    this._showEnded(stopped);
+    if (this._session?.id === stopped.id && this._shownEnd !== stopped.id) {
+      this._session = stopped;
+      this._showEnded(stopped);
+    }
   }
 
   /** Stops this tab's desktop and starts a new one of the same profile. */
@@ -259,7 +272,8 @@ export class DesktopWidget extends Widget {
     document.removeEventListener('fullscreenchange', this);
     window.removeEventListener('online', this);
     this._clearTimers();
-    this._ready.resolve();
+    this._events.changed.disconnect(this._onSessionChanged, this);
+    this._ready.resolve(); // a tab closed while it started: nothing waits for it any more
     super.dispose();
   }
 
@@ -295,64 +309,51 @@ export class DesktopWidget extends Widget {
   /** Starts the tab's desktop (after stopping `replaces`), or attaches to a restored one. */
   private async _start(replaces?: string): Promise<void> {
     const t = this._trans;
+    const attempt = ++this._startAttempt;
+    const current = (): boolean => attempt === this._startAttempt && !this.isDisposed;
     if (this._attach) {
       // After a reload: the same desktop, if it is still there.
       const id = this._attach;
       this._attach = undefined;
-      this._setState('connecting', t.__('Reconnecting to %1…', this._profile.title));
+      this._setState('connecting', t.__('Reconnecting to %1…', this._profile.title), [], {
+        pending: true
+      });
+      let s: Session | null;
       try {
-        let s = await this._api.session(id);
-        // Another tab may still be starting it: wait for it to run (or end).
-        for (let i = 0; s.state === 'starting' && i < this._settings.startTimeout * 2; i++) {
-          await new Promise(r => setTimeout(r, 500));
-          if (this.isDisposed) {
-            return;
-          }
-          s = await this._api.session(id);
-        }
-        this._setSession(s);
-        if (s.state === 'running') {
-          this._ready.resolve();
-          await this._connect();
-        } else {
-          this._showEnded(s);
-          this._ready.resolve();
-        }
+        s = await this._lookup(id);
       } catch (err) {
-        if (err instanceof DesktopsError && err.status === 404) {
-          this._setState(
-            'ended',
-            t.__('This %1 desktop is no longer running.', this._profile.title),
-            [{ label: t.__('Start a new one'), action: () => this.restart() }]
-          );
-          this._ready.resolve();
-        } else {
+        if (current()) {
           await this._showError(err);
         }
-      }
-      return;
-    }
-    const startedAt = Date.now();
-    const progress = (): string =>
-      t.__('Starting %1… %2 s', this._profile.title, Math.round((Date.now() - startedAt) / 1000));
-    this._setState('starting', progress());
-    this._tick = setInterval(() => {
-      if (this._state !== 'starting') {
         return;
       }
-      this._setMessage(progress());
-    }, 1000);
-    this._startTimer = setTimeout(
-      () => void this._onSlowStart(),
-      this._settings.startTimeout * 1000
-    );
-    const attempt = ++this._startAttempt;
+      if (!current()) {
+        return;
+      }
+      if (!s) {
+        this._showGone();
+        return;
+      }
+      this._setSession(s);
+      if (s.state === 'starting') {
+        // Another tab is starting it: its events tell when it runs (or ends).
+        this._showStarting(Date.parse(s.startedAt));
+      }
+      this._follow(s);
+      return;
+    }
+    this._showStarting(Date.now());
     try {
       // Already ended (or the server gone, which the start then reports): nothing to stop.
       if (replaces) {
         await this._api.stop(replaces).catch(() => undefined);
       }
-      if (attempt !== this._startAttempt || this.isDisposed) {
+      if (!current()) {
+        return;
+      }
+      // The event stream first: the start's news must find it listening.
+      await Promise.race([this._events.synced(), Private.delay(2000)]);
+      if (!current()) {
         return;
       }
       const s = await this._api.start(this._profile.id, {
@@ -360,21 +361,107 @@ export class DesktopWidget extends Widget {
         height: Private.even(this.node.clientHeight),
         open: this._open
       });
-      if (attempt !== this._startAttempt || this.isDisposed) {
+      if (!current()) {
         return;
       }
-      this._clearTimers();
       this._setSession(s);
+      // Its news may have come before the answer did.
+      this._follow(this._events.get(s.id) ?? s);
     } catch (err) {
-      if (attempt !== this._startAttempt || this.isDisposed) {
-        return;
+      if (current()) {
+        this._clearTimers();
+        await this._showError(err);
       }
-      this._clearTimers();
-      await this._showError(err);
+    }
+  }
+
+  /** A session as the stream knows it, or (the stream not in step yet) as the daemon says. */
+  private async _lookup(id: string): Promise<Session | null> {
+    await Promise.race([this._events.synced(), Private.delay(2000)]);
+    if (this._events.connected) {
+      return this._events.get(id) ?? null;
+    }
+    try {
+      return await this._api.session(id);
+    } catch (err) {
+      if (err instanceof DesktopsError && err.status === 404) {
+        return null;
+      }
+      throw err;
+    }
+  }
+
+  /** "Starting XFCE… 3 s", counted from `since`; after the setting's time, the log and Retry. */
+  private _showStarting(since: number): void {
+    const t = this._trans;
+    const progress = (): string =>
+      t.__('Starting %1… %2 s', this._profile.title, Math.round((Date.now() - since) / 1000));
+    this._setState('starting', progress(), [], { pending: true });
+    clearInterval(this._tick);
+    this._tick = setInterval(() => {
+      if (this._state === 'starting' && !this._slow) {
+        this._setMessage(progress());
+      }
+    }, 1000);
+    clearTimeout(this._startTimer);
+    this._slow = false;
+    this._startTimer = setTimeout(
+      () => void this._onSlowStart(),
+      Math.max(0, since + this._settings.startTimeout * 1000 - Date.now())
+    );
+  }
+
+  /** The restored tab's desktop is gone: say so, and offer a new one. */
+  private _showGone(): void {
+    const t = this._trans;
+    this._setState('ended', t.__('This %1 desktop is no longer running.', this._profile.title), [
+      { label: t.__('Start a new one'), action: () => this.restart() }
+    ]);
+  }
+
+  /** News of a session from the event stream: this tab's moves with it. */
+  private _onSessionChanged(_: SessionStream, change: SessionStream.IChange): void {
+    const mine = this._session;
+    if (!mine || change.id !== mine.id || this._state === 'idle') {
       return;
     }
-    this._ready.resolve();
-    await this._connect();
+    if (change.session) {
+      this._follow(change.session);
+    } else if (isLive(mine)) {
+      // The daemon no longer knows it (it was restarted): the desktop is gone.
+      this._disconnect();
+      this._showGone();
+    }
+  }
+
+  /** Brings the tab in line with its session's state. */
+  private _follow(s: Session): void {
+    if (this._session?.id !== s.id) {
+      return;
+    }
+    this._session = s;
+    switch (s.state) {
+      case 'starting':
+        break;
+      case 'running':
+        if (this._state === 'starting' || (this._state === 'connecting' && !this._rfb)) {
+          this._clearTimers();
+          void this._connect();
+        }
+        break;
+      case 'stopping':
+        // Its end is on the way; the final state (and its log) is what the tab will show.
+        if (this._state === 'starting' || this._state === 'connecting') {
+          this._clearTimers();
+          this._setMessage(this._trans.__('%1 is stopping…', this._profile.title));
+        }
+        break;
+      default:
+        if (this._shownEnd !== s.id) {
+          this._disconnect();
+          this._showEnded(s);
+        }
+    }
   }
 
   /** The start takes longer than the setting allows: say so, show the log, offer Retry. */
@@ -382,6 +469,7 @@ export class DesktopWidget extends Widget {
     if (this._state !== 'starting') {
       return;
     }
+    this._slow = true;
     const t = this._trans;
     this._setState(
       'starting',
@@ -392,17 +480,9 @@ export class DesktopWidget extends Widget {
       ),
       [{ label: t.__('Retry'), action: () => this.restart() }]
     );
-    this._ready.resolve();
-    try {
-      // The newest live session of this profile is the one this tab is waiting for.
-      const live = (await this._api.sessions())
-        .filter(s => s.profile === this._profile.id && isLive(s))
-        .sort((a, b) => b.startedAt.localeCompare(a.startedAt));
-      if (live[0] && this._state === 'starting') {
-        await this._showLog(live[0].id);
-      }
-    } catch {
-      // The log is a help, not a requirement.
+    const s = this._session;
+    if (s) {
+      await this._showLog(s.id);
     }
   }
 
@@ -451,7 +531,6 @@ export class DesktopWidget extends Widget {
       this._attempt = 0;
       this._connectedOnce = true;
       this._setState('connected', '');
-      this._ready.resolve();
       this.setSettings({});
       this._resizer.schedule();
       if (this.node.contains(document.activeElement) || this.isVisible) {
@@ -477,51 +556,55 @@ export class DesktopWidget extends Widget {
   }
 
   /**
-   * The proxy hides the daemon's close code (docs/architecture.md, section 2), so ask the
-   * daemon what happened: a desktop that still runs (or a server we cannot reach) means a lost
-   * connection, retried with backoff; anything else means the desktop ended.
+   * The proxy hides the daemon's close code (docs/architecture.md, section 2), so the event
+   * stream tells what happened: a desktop that still runs (or a server out of reach) means a
+   * lost connection, retried with backoff; anything else means the desktop ended.
    */
   private async _onDisconnect(): Promise<void> {
-    if (this.isDisposed || !this._session || this._state === 'ended') {
+    const mine = this._session;
+    if (this.isDisposed || !mine || this._state === 'ended' || this._state === 'failed') {
       return;
     }
-    let s: Session | undefined;
-    try {
-      s = await this._api.session(this._session.id);
-      // The RFB socket can close a moment before the daemon sees the X server exit: ask
-      // again briefly before calling it a lost connection, and wait out a teardown so the
-      // final state (and its log) is what we show.
-      for (let i = 0; i < 60; i++) {
-        if (s.state === 'stopping' || (s.state === 'running' && i < 6)) {
-          await new Promise(r => setTimeout(r, 250));
-          if (this.isDisposed) {
-            return;
-          }
-          s = await this._api.session(s.id);
+    let s: Session | null | undefined;
+    if (this._events.connected) {
+      // The socket can close a moment before the news of the end: wait for it briefly.
+      s = await this._events.until(mine.id, x => x?.state !== 'running', END_NEWS_MS);
+      s = s === undefined ? (this._events.get(mine.id) ?? null) : s;
+    } else {
+      // The stream is away too. One question, not a loop: it tells a server out of reach from
+      // a path that carries requests but no WebSockets.
+      try {
+        s = await this._api.session(mine.id);
+      } catch (err) {
+        if (err instanceof DesktopsError && err.status === 404) {
+          s = null;
+        } else if (err instanceof DesktopsError && isTransient(err)) {
+          s = undefined;
         } else {
-          break;
+          await this._showError(err);
+          return;
         }
       }
-    } catch (err) {
-      if (!(err instanceof DesktopsError) || !isTransient(err)) {
-        await this._showError(err);
-        return;
-      }
-      s = undefined; // The server is out of reach: treat it as a network loss.
     }
-    if (this.isDisposed) {
+    if (this.isDisposed || this._session?.id !== mine.id || this._rfb) {
+      return;
+    }
+    if (s === null) {
+      this._showGone();
       return;
     }
     if (s && s.state !== 'running') {
-      this._setSession(s);
-      this._showEnded(s);
+      // Stopping or ended: the news (now, or when it ends) is what the tab shows.
+      this._follow(s);
       return;
     }
     if (s && !this._connectedOnce && this._attempt >= 1) {
       // A running desktop this tab has never reached, twice: not a passing network loss but
-      // a path that does not carry WebSockets. Retrying for minutes would not help; say so.
+      // a path that does not carry WebSockets. Retrying for minutes would not help; say so
+      // (and why, where the daemon saw the stream asked for without its upgrade).
+      const known = await this._api.session(mine.id).catch(() => s);
       this._attempt = 0;
-      this._setState('disconnected', s.connectProblem ?? Private.noStream(this._trans), [
+      this._setState('disconnected', known.connectProblem ?? Private.noStream(this._trans), [
         { label: this._trans.__('Retry'), action: () => this.reconnect() }
       ]);
       return;
@@ -611,11 +694,15 @@ export class DesktopWidget extends Widget {
   }
 
   private _showEnded(s: Session): void {
+    this._shownEnd = s.id;
     const t = this._trans;
-    const actions: DesktopWidget.IAction[] = [
-      { label: t.__('Restart'), action: () => this.restart() }
-    ];
     const exit = s.exit;
+    const actions: DesktopWidget.IAction[] = [
+      {
+        label: exit?.code === 'start-failed' ? t.__('Retry') : t.__('Restart'),
+        action: () => this.restart()
+      }
+    ];
     let text: string;
     if (exit?.code === 'replaced' && exit.replacedBy) {
       text = t.__('This desktop was replaced by %1.', exit.replacedBy.title);
@@ -646,7 +733,6 @@ export class DesktopWidget extends Widget {
     this._setState('failed', message, [
       { label: this._trans.__('Retry'), action: () => this.restart() }
     ]);
-    this._ready.resolve();
     const session = err instanceof DesktopsError ? err.session : undefined;
     if (session) {
       this._setSession(session);
@@ -681,6 +767,7 @@ export class DesktopWidget extends Widget {
     this._session = s;
     if (changed) {
       this._connectedOnce = false;
+      this._shownEnd = null;
       this._sessionChanged.emit(s);
     }
   }
@@ -710,12 +797,20 @@ export class DesktopWidget extends Widget {
     }
   }
 
+  /**
+   * The one place the tab's state changes. Unless `pending` (a start or a lookup under way,
+   * nothing to show yet), the tab is ready: Lab reveals it.
+   */
   private _setState(
     state: DesktopWidget.State,
     text: string,
-    actions: DesktopWidget.IAction[] = []
+    actions: DesktopWidget.IAction[] = [],
+    o: { pending?: boolean } = {}
   ): void {
     this._state = state;
+    if (!o.pending) {
+      this._ready.resolve();
+    }
     this.node.dataset.state = state;
     this._overlay.replaceChildren();
     this._overlay.hidden = state === 'connected';
@@ -741,6 +836,7 @@ export class DesktopWidget extends Widget {
   }
 
   private readonly _api: DesktopsAPI;
+  private readonly _events: SessionStream;
   private readonly _profile: Pick<Profile, 'id' | 'title' | 'description'>;
   private readonly _trans: TranslationBundle;
   private _settings: IDesktopSettings;
@@ -763,6 +859,10 @@ export class DesktopWidget extends Widget {
   /** Whether this tab has reached its session's stream at least once. */
   private _connectedOnce = false;
   private _startAttempt = 0;
+  /** The start has outlasted the setting (its message says so; the counter stops). */
+  private _slow = false;
+  /** The session whose end the tab shows (its news may come twice: a stop's answer, the stream). */
+  private _shownEnd: string | null = null;
   private _remoteClipboard = '';
   /** The text last carried between the desktop and the browser, either way. */
   private _sharedClipboard = '';
@@ -790,6 +890,8 @@ export namespace DesktopWidget {
 
   export interface IOptions {
     api: DesktopsAPI;
+    /** The page's event stream: how the tab learns its session's state. */
+    events: SessionStream;
     profile: Pick<Profile, 'id' | 'title' | 'description'>;
     settings?: Partial<IDesktopSettings>;
     translator?: ITranslator;
@@ -805,6 +907,10 @@ export namespace DesktopWidget {
 namespace Private {
   let id = 0;
   export const nextId = (): number => ++id;
+
+  export function delay(ms: number): Promise<void> {
+    return new Promise(r => setTimeout(r, ms));
+  }
 
   export function even(n: number): number {
     return Math.max(2, Math.floor(n / 2) * 2);
