@@ -84,6 +84,12 @@ export default async function globalSetup(): Promise<() => Promise<void>> {
     join(ROOT, 'daemon', 'test', 'fixtures', 'temperature.cdl')
   ]);
   writeFileSync(join(state, 'root', 'data', 'notes.txt'), 'not netCDF\n');
+  // window.jupyterapp, as Galata has it: tests look for the token we provide to extensions.
+  mkdirSync(join(state, 'config'), { recursive: true });
+  writeFileSync(
+    join(state, 'config', 'jupyter_lab_config.json'),
+    JSON.stringify({ LabApp: { expose_app_in_browser: true } })
+  );
   const served = await serve(venv, state, { JUPYTERLAB_SETTINGS_DIR: join(state, 'settings') });
   const stack = { ...served.stack, state };
   mkdirSync(join(__dirname, 'test-results'), { recursive: true });

@@ -377,7 +377,7 @@ test('after a reload, the tab comes back attached to the same desktop', async ({
   ).toHaveLength(1);
 });
 
-test('a replaced desktop offers to go to the new tab; the status bar lists and focuses desktops', async ({
+test("a replaced desktop offers to go to the new tab; the status bar and Lab's Running panel show desktops", async ({
   page,
   request
 }) => {
@@ -402,11 +402,55 @@ test('a replaced desktop offers to go to the new tab; the status bar lists and f
   await mate.tab.locator('.lm-TabBar-tabCloseIcon').click();
   await expect(mate.tab).toHaveCount(0);
   expect((await runningSession(request)).id).toBe(s.id);
+  // The status bar opens Lab's Running panel, and nothing moves the page.
+  const shell = async (): Promise<number[]> =>
+    page.evaluate(() => {
+      const box = document.querySelector('#main')!.getBoundingClientRect();
+      return [box.top, box.left, document.scrollingElement!.scrollTop, window.scrollY];
+    });
+  const before = await shell();
   await item.click();
-  await page.locator('.jp-Desktops-statusMenu .lm-Menu-itemLabel', { hasText: /^MATE$/ }).click();
+  const running = page.locator('.jp-RunningSessions-item', { has: page.locator(`[data-context]`) });
+  const desktop = page.locator(`.jp-RunningSessions-item[data-context="${s.id}"]`);
+  await expect(desktop.locator('.jp-RunningSessions-itemLabel')).toHaveText('MATE');
+  expect(await shell()).toEqual(before);
+  await desktop.locator('.jp-RunningSessions-itemLabel').click();
   const back = await desktopTab(page, 'MATE');
   await waitForDesktop(page, back.panel);
   expect((await runningSession(request)).id).toBe(s.id);
+  // Stopped from the Running panel (nobody used it: no question): the tab says so.
+  await desktop.locator('.jp-RunningSessions-itemShutdown').click();
+  await expect(back.panel.locator('.jp-Desktops-message')).toHaveText('MATE was stopped');
+  await expect(desktop).toHaveCount(0);
+  await expect(item).toBeHidden();
+  void running;
+});
+
+test('File > Close and Shut Down ends a desktop tab and its desktop; other extensions find desktop tabs by a token', async ({
+  page,
+  request
+}) => {
+  const xfce = await openDesktop(page, 'XFCE');
+  const s = await runningSession(request);
+  // The tracker other extensions get with IDesktopTracker (window.jupyterapp: Galata's).
+  const tracked = await page.evaluate(async () => {
+    const app = (window as any).jupyterapp;
+    const token = [...app.pluginRegistry._plugins.values()].find(
+      (p: any) => p.id === 'jupyterlab-desktops:plugin'
+    ).provides;
+    const tracker = await app.resolveRequiredService(token);
+    return {
+      name: token.name,
+      sessions: tracker.filter(() => true).map((t: any) => t.content.session?.id)
+    };
+  });
+  expect(tracked).toEqual({ name: 'jupyterlab-desktops:IDesktopTracker', sessions: [s.id] });
+  await page.locator('.lm-MenuBar-itemLabel', { hasText: /^File$/ }).click();
+  await page.locator('.lm-Menu-itemLabel', { hasText: /^Close and Shut Down Desktop$/ }).click();
+  await expect(xfce.tab).toHaveCount(0);
+  await expect
+    .poll(async () => (await daemon(request, 'GET', `api/sessions/${s.id}`)).state)
+    .toBe('exited');
 });
 
 test('"Open in Ncview" in the file browser passes the file to the app', async ({

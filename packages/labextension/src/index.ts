@@ -2,7 +2,7 @@
 // browser, commands for desktop tabs (toolbar, palette), a status bar item, settings applied
 // live, and tabs restored after a reload, attached to the same desktop. The widget itself lives
 // in widget.ts.
-import { matchesFileType, type Profile } from '@jupyterlab-desktops/protocol';
+import { matchesFileType, type Profile, type Session } from '@jupyterlab-desktops/protocol';
 import {
   ILayoutRestorer,
   type ILabShell,
@@ -20,6 +20,8 @@ import {
 } from '@jupyterlab/apputils';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { ILauncher } from '@jupyterlab/launcher';
+import { IMainMenu } from '@jupyterlab/mainmenu';
+import { IRunningSessionManagers } from '@jupyterlab/running';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
@@ -40,14 +42,19 @@ import { confirmEnd, replacedByStart, type EndAction } from './confirm';
 import { findCombo, KEY_COMBOS } from './keys';
 import { DEFAULT_SETTINGS, readSettings, type IDesktopSettings } from './settings';
 import { SessionStream } from './events';
+import { DesktopsRunning } from './running';
 import { DesktopsStatus } from './statusbar';
 import { populateToolbar } from './toolbar';
+import { IDesktopTracker } from './tokens';
 import { DesktopWidget } from './widget';
 
 export { DesktopsAPI, DesktopsError } from './api';
+export { IDesktopTracker } from './tokens';
 export { DesktopWidget } from './widget';
 
 const PLUGIN_ID = 'jupyterlab-desktops:plugin';
+/** Lab's Running panel (its sidebar id). */
+const RUNNING_PANEL = 'jp-running-sessions';
 
 namespace CommandIDs {
   export const open = 'desktops:open';
@@ -61,14 +68,16 @@ namespace CommandIDs {
   export const clipboard = 'desktops:clipboard';
   export const screenshot = 'desktops:screenshot';
   export const quality = 'desktops:quality';
+  export const closeAndShutdown = 'desktops:close-and-shutdown';
 }
 
 type DesktopTab = MainAreaWidget<DesktopWidget>;
 
-const plugin: JupyterFrontEndPlugin<void> = {
+const plugin: JupyterFrontEndPlugin<IDesktopTracker> = {
   id: PLUGIN_ID,
   description: 'Linux desktops and GUI applications in JupyterLab tabs.',
   autoStart: true,
+  provides: IDesktopTracker,
   optional: [
     ILauncher,
     ICommandPalette,
@@ -76,7 +85,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     ISettingRegistry,
     ITranslator,
     IStatusBar,
-    IDefaultFileBrowser
+    IDefaultFileBrowser,
+    IRunningSessionManagers,
+    IMainMenu
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -86,8 +97,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
     settingRegistry: ISettingRegistry | null,
     translator: ITranslator | null,
     statusBar: IStatusBar | null,
-    fileBrowser: IDefaultFileBrowser | null
-  ) => {
+    fileBrowser: IDefaultFileBrowser | null,
+    runningManagers: IRunningSessionManagers | null,
+    mainMenu: IMainMenu | null
+  ): IDesktopTracker => {
     const trans = (translator ?? nullTranslator).load('jupyterlab_desktops');
     const api = new DesktopsAPI();
     // One event stream for the page: every tab and the status bar follow it.
@@ -156,20 +169,26 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
       return changed;
     };
-    const profilesLoaded = refresh().catch(err => {
-      // No tiles without the daemon: say why, rather than leave the launcher silently empty.
-      const why = (err as Error).message;
-      console.warn(`jupyterlab-desktops: no desktop profiles: ${why}`);
-      Notification.warning(trans.__('Desktops are not available: %1', why), {
-        autoClose: false
+    // The stream opens once the service answers: where it cannot run, nothing keeps knocking.
+    const profilesLoaded = refresh()
+      .then(changed => {
+        void events.synced();
+        return changed;
+      })
+      .catch(err => {
+        // No tiles without the daemon: say why, rather than leave the launcher silently empty.
+        const why = (err as Error).message;
+        console.warn(`jupyterlab-desktops: no desktop profiles: ${why}`);
+        Notification.warning(trans.__('Desktops are not available: %1', why), {
+          autoClose: false
+        });
+        return false;
       });
-      return false;
-    });
 
     const status = statusBar
       ? new DesktopsStatus({
-          commands,
-          show: CommandIDs.open,
+          // The Running panel lists them, with their icons, Show and Stop.
+          open: () => app.shell.activateById(RUNNING_PANEL),
           // The stream's list; asked for only while the stream is not in step.
           sessions: async () => (events.connected ? events.sessions : api.sessions()),
           trans
@@ -184,7 +203,6 @@ const plugin: JupyterFrontEndPlugin<void> = {
       });
       events.changed.connect(updateStatus);
       events.connectionChanged.connect(updateStatus);
-      void profilesLoaded.then(() => events.synced());
     }
 
     const unavailable = async (p: Profile): Promise<void> => {
@@ -556,6 +574,50 @@ const plugin: JupyterFrontEndPlugin<void> = {
         .then(changed => changed && content.update())
         .catch(() => undefined);
     });
+
+    /** Shows a session: its tab, or a new one attached to it. */
+    const show = (s: Session): void =>
+      void commands.execute(CommandIDs.open, { profile: s.profile, session: s.id });
+
+    /** Stops a session from outside its tab, asking first where it was used. */
+    const stopSession = async (s: Session, o: { asked?: boolean } = {}): Promise<void> => {
+      if (!o.asked && settings.confirmEnd) {
+        // Whether it had input since the stream last told of it, the daemon knows.
+        const now = await api.session(s.id).catch(() => s);
+        if (!(await confirmEnd(trans, 'stop', [now]))) {
+          return;
+        }
+      }
+      try {
+        await api.stop(s.id);
+      } catch (err) {
+        await showErrorMessage(trans.__('The desktop could not be stopped'), err as Error);
+      }
+    };
+
+    runningManagers?.add(
+      new DesktopsRunning({
+        events,
+        trans,
+        icon: id => Private.iconOf(api, profiles.get(id)),
+        show,
+        stop: stopSession
+      })
+    );
+
+    // File > Close and Shut Down, for a desktop tab: Stop Desktop (which asks if it was used).
+    commands.addCommand(CommandIDs.closeAndShutdown, {
+      label: trans.__('Close and Shut Down Desktop'),
+      caption: trans.__('End the desktop session of the current tab and close it'),
+      isEnabled: () => !!tracker.currentWidget,
+      execute: () => commands.execute(CommandIDs.stop)
+    });
+    mainMenu?.fileMenu.closeAndCleaners.add({
+      id: CommandIDs.closeAndShutdown,
+      isEnabled: w => !!w && tracker.has(w)
+    });
+
+    return tracker;
   }
 };
 

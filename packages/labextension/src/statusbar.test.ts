@@ -3,7 +3,6 @@
 import { win } from './test-dom'; // first: Lumino reads the DOM as it loads
 import type { Session } from '@jupyterlab-desktops/protocol';
 import { nullTranslator } from '@jupyterlab/translation';
-import { CommandRegistry } from '@lumino/commands';
 import { afterAll, describe, expect, it } from 'vitest';
 
 afterAll(async () => {
@@ -13,11 +12,12 @@ afterAll(async () => {
 const session = (id: string, title: string, state: Session['state']): Session =>
   ({ id, title, state, profile: id, startedAt: '' }) as Session;
 
+let opened = 0;
+
 async function statusItem(sessions: () => Promise<Session[]>) {
   const { DesktopsStatus } = await import('./statusbar');
   return new DesktopsStatus({
-    commands: new CommandRegistry(),
-    show: 'desktops:open',
+    open: () => opened++,
     sessions,
     trans: nullTranslator.load('jupyterlab_desktops')
   });
@@ -32,20 +32,24 @@ describe('DesktopsStatus', () => {
       session('c', 'Ncview', 'exited')
     ]);
     expect(item.node.textContent).toBe('2 desktops');
-    expect(item.node.title).toBe('Running desktops: XFCE, MATE');
+    expect(item.node.title).toBe('Running desktops: XFCE, MATE (click to show them)');
     expect(item.isHidden).toBe(false);
     item.setSessions([]);
     expect(item.isHidden).toBe(true);
     item.dispose();
   });
 
-  it('a server out of reach hides the item; opening the menu does not throw', async () => {
+  it('a server out of reach hides the item; a click shows the Running panel, nothing of its own', async () => {
     const item = await statusItem(async () => {
       throw new Error('The Jupyter server could not be reached');
     });
     item.setSessions([session('a', 'XFCE', 'running')]);
-    await expect(item.openMenu()).resolves.toBeUndefined();
-    expect(item.isHidden).toBe(true);
+    item.refresh();
+    await expect.poll(() => item.isHidden).toBe(true);
+    const before = document.body.children.length;
+    (item.node as HTMLButtonElement).click();
+    expect(opened).toBe(1);
+    expect(document.body.children.length).toBe(before);
     item.dispose();
   });
 });
