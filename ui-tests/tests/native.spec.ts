@@ -245,6 +245,15 @@ test('keys reach the desktop, not Lab; Ctrl+Alt+Del and browser-kept keys from t
   await toolbar.locator('[data-command="desktops:send-keys"]').click();
   await page.locator('.lm-Menu-itemLabel', { hasText: /^Send Ctrl\+W$/ }).click();
   await expect.poll(log, { timeout: 10_000 }).toMatch(/keysym 0x77, w\)/);
+  // The menu left with Esc: the Esc is the menu's, and the next keys are the desktop's.
+  await toolbar.locator('[data-command="desktops:send-keys"]').click();
+  await expect(page.locator('.lm-Menu')).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(page.locator('.lm-Menu')).toHaveCount(0);
+  await page.keyboard.type('qz');
+  await expect.poll(log, { timeout: 10_000 }).toMatch(/keysym 0x7a, z\)/);
+  expect(await log()).toMatch(/keysym 0x71, q\)/);
+  expect(await log()).not.toMatch(/keysym 0xff1b, Escape\)/);
   await runCommand(page, 'Send Ctrl+Alt+Del to Desktop');
   await expect.poll(log, { timeout: 10_000 }).toMatch(/keysym 0xffff, Delete\)/);
   const text = await log();
@@ -270,7 +279,9 @@ test('toolbar: state, screenshot as PNG, full screen, quality quick setting', as
     'stop'
   ]) {
     const b = toolbar.locator(`[data-command="desktops:${command}"]`);
-    await expect(b).toBeEnabled();
+    // A <jp-button>: toBeEnabled() would hold for a disabled one too.
+    await expect(b, command).not.toHaveAttribute('aria-disabled', 'true');
+    await expect(b, command).toHaveCount(1);
     expect((await b.getAttribute('title'))?.length, command).toBeGreaterThan(3);
   }
 
@@ -302,8 +313,37 @@ test('toolbar: state, screenshot as PNG, full screen, quality quick setting', as
     })
     .toBe(2);
   await toolbar.locator('[data-command="desktops:quality"]').click();
+  // Lab's menu, with the check mark on the current choice.
   await expect(page.locator('.lm-Menu-item.lm-mod-toggled')).toHaveText(/Low Quality/);
+  await expect(page.locator('.lm-Menu-item.lm-mod-toggled .lm-Menu-itemIcon svg')).toBeVisible();
+  await expect(
+    page.locator('.lm-Menu-item:not(.lm-mod-toggled) .lm-Menu-itemIcon svg')
+  ).toHaveCount(0);
   await page.keyboard.press('Escape');
+  await expect(page.locator('.lm-Menu')).toHaveCount(0);
+});
+
+test('two tabs of one profile are told apart; an ended tab offers only what can work', async ({
+  page
+}) => {
+  const first = await openDesktop(page, 'XFCE');
+  await newLauncher(page);
+  await tile(page, 'XFCE').click();
+  const second = page.locator('.lm-TabBar-tab', { hasText: /^XFCE \(2\)$/ });
+  await expect(second).toHaveCount(1);
+  await expect(first.panel.locator('.jp-Desktops-message')).toHaveText(
+    'This desktop was replaced by XFCE.'
+  );
+  await first.tab.click();
+  const toolbar = first.panel.locator('.jp-Toolbar');
+  await expect(toolbar.locator('.jp-Desktops-state')).toHaveText('Ended');
+  for (const command of ['stop', 'quality', 'send-keys', 'clipboard', 'screenshot', 'fullscreen']) {
+    // Lab's toolbar buttons are <jp-button>s: disabled is said with aria-disabled.
+    await expect(toolbar.locator(`[data-command="desktops:${command}"]`), command).toHaveAttribute(
+      'aria-disabled',
+      'true'
+    );
+  }
 });
 
 test('a lost connection reconnects with backoff to the same desktop', async ({ page, request }) => {

@@ -2,7 +2,7 @@
 // browser, commands for desktop tabs (toolbar, palette), a status bar item, settings applied
 // live, and tabs restored after a reload, attached to the same desktop. The widget itself lives
 // in widget.ts.
-import { matchesFileType, type Profile, type Session } from '@jupyterlab-desktops/protocol';
+import { isLive, matchesFileType, type Profile, type Session } from '@jupyterlab-desktops/protocol';
 import {
   ILayoutRestorer,
   type ILabShell,
@@ -30,12 +30,13 @@ import {
   imageIcon,
   keyboardIcon,
   LabIcon,
+  MenuSvg,
   pasteIcon,
   refreshIcon,
   settingsIcon,
   stopIcon
 } from '@jupyterlab/ui-components';
-import { Menu } from '@lumino/widgets';
+import type { Menu } from '@lumino/widgets';
 import { DesktopsAPI } from './api';
 import { showClipboardPanel } from './clipboard';
 import { confirmEnd, replacedByStart, type EndAction } from './confirm';
@@ -230,9 +231,11 @@ const plugin: JupyterFrontEndPlugin<IDesktopTracker> = {
       });
       const tab = new MainAreaWidget({ content, reveal: content.ready });
       tab.title.icon = Private.iconOf(api, p as Profile);
-      if (opts.open) {
-        tab.title.label = `${p.title}: ${opts.open.split('/').pop()}`;
-      }
+      // Two tabs of one profile are told apart: "XFCE", "XFCE (2)".
+      tab.title.label = Private.unusedLabel(
+        opts.open ? `${p.title}: ${opts.open.split('/').pop()}` : p.title,
+        tracker.filter(() => true).map(t => t.title.label)
+      );
       populateToolbar(
         tab,
         commands,
@@ -367,7 +370,11 @@ const plugin: JupyterFrontEndPlugin<IDesktopTracker> = {
       label: trans.__('Stop Desktop'),
       caption: trans.__('End the desktop session of the current tab and close it'),
       icon: stopIcon,
-      isEnabled: args => !!tabOf(args),
+      // A tab whose desktop has ended has nothing to stop (its tab closes as any tab does).
+      isEnabled: args => {
+        const s = tabOf(args)?.content.session;
+        return !!s && isLive(s);
+      },
       execute: async args => {
         const tab = tabOf(args);
         if (!tab) {
@@ -439,7 +446,7 @@ const plugin: JupyterFrontEndPlugin<IDesktopTracker> = {
         if (combo) {
           return tab.content.sendKeys(combo);
         }
-        const menu = new Menu({ commands });
+        const menu = new MenuSvg({ commands });
         for (const c of KEY_COMBOS) {
           menu.addItem({ command: CommandIDs.sendKeys, args: { id: tab.id, combo: c.id } });
         }
@@ -505,7 +512,7 @@ const plugin: JupyterFrontEndPlugin<IDesktopTracker> = {
       caption: trans.__('Picture quality: lower is faster on slow networks'),
       icon: args => (typeof args.quality === 'number' ? undefined : settingsIcon),
       isToggled: args => typeof args.quality === 'number' && settings.quality === args.quality,
-      isEnabled: args => typeof args.quality === 'number' || !!tabOf(args),
+      isEnabled: args => typeof args.quality === 'number' || connected(args),
       execute: async args => {
         if (typeof args.quality === 'number') {
           // A quick setting is the user's setting: every tab and the next session keep it.
@@ -521,7 +528,7 @@ const plugin: JupyterFrontEndPlugin<IDesktopTracker> = {
         if (!tab) {
           return;
         }
-        const menu = new Menu({ commands });
+        const menu = new MenuSvg({ commands });
         for (const q of qualityPresets) {
           menu.addItem({ command: CommandIDs.quality, args: { quality: q.quality } });
         }
@@ -610,7 +617,12 @@ const plugin: JupyterFrontEndPlugin<IDesktopTracker> = {
       label: trans.__('Close and Shut Down Desktop'),
       caption: trans.__('End the desktop session of the current tab and close it'),
       isEnabled: () => !!tracker.currentWidget,
-      execute: () => commands.execute(CommandIDs.stop)
+      execute: () => {
+        const tab = tracker.currentWidget;
+        const s = tab?.content.session;
+        // Ended already: closing is all there is to do.
+        return s && isLive(s) ? commands.execute(CommandIDs.stop) : tab?.dispose();
+      }
     });
     mainMenu?.fileMenu.closeAndCleaners.add({
       id: CommandIDs.closeAndShutdown,
@@ -641,7 +653,16 @@ namespace Private {
   export function openBelow(menu: Menu, tab: DesktopTab, command: string): void {
     const button = tab.toolbar.node.querySelector(`[data-command="${command}"]`);
     const box = (button ?? tab.toolbar.node).getBoundingClientRect();
-    menu.open(box.left, box.bottom);
+    tab.content.openMenu(menu, box.left, box.bottom);
+  }
+
+  /** `base`, or `base (2)`, `base (3)` … whichever no other tab has. */
+  export function unusedLabel(base: string, used: string[]): string {
+    let label = base;
+    for (let n = 2; used.includes(label); n++) {
+      label = `${base} (${n})`;
+    }
+    return label;
   }
 
   export function pictureName(profile: string): string {

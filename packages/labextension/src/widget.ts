@@ -8,7 +8,7 @@ import { nullTranslator, type ITranslator, type TranslationBundle } from '@jupyt
 import { UUID } from '@lumino/coreutils';
 import type { Message } from '@lumino/messaging';
 import { Signal, type ISignal } from '@lumino/signaling';
-import { Widget } from '@lumino/widgets';
+import { Widget, type Menu } from '@lumino/widgets';
 import type { DesktopsAPI } from './api';
 import { DesktopConnection } from './connection';
 import type { SessionStream } from './events';
@@ -176,6 +176,21 @@ export class DesktopWidget extends Widget {
     this._connection.sendKeys(combo);
   }
 
+  /**
+   * Opens a menu of this tab's (its toolbar's) at `x`, `y`. Keys are the menu's while it is
+   * open, even when Lab activates the tab meanwhile (the desktop would take Esc and the
+   * arrows), and the desktop's again once it closes.
+   */
+  openMenu(menu: Menu, x: number, y: number): void {
+    this._menu = menu;
+    menu.aboutToClose.connect(() => {
+      this._menu = null;
+      this.activate();
+    });
+    menu.open(x, y);
+    menu.activate();
+  }
+
   async toggleFullscreen(): Promise<void> {
     if (this.isFullscreen) {
       await document.exitFullscreen();
@@ -247,6 +262,10 @@ export class DesktopWidget extends Widget {
   }
 
   protected onActivateRequest(): void {
+    if (this._menu) {
+      this._menu.node.focus();
+      return;
+    }
     const rfb = this._connection.rfb;
     if (rfb) {
       rfb.focus({ preventScroll: true });
@@ -351,6 +370,8 @@ export class DesktopWidget extends Widget {
   private readonly _resizer: RemoteResizer;
   private readonly _resizeObserver: ResizeObserver;
   private _shown: DesktopConnection.IStatus | null = null;
+  /** The toolbar's menu, while one is open. */
+  private _menu: Menu | null = null;
   private _remoteClipboard = '';
   /** The text last carried between the desktop and the browser, either way. */
   private _sharedClipboard = '';
