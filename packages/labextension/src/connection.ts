@@ -302,7 +302,20 @@ export class DesktopConnection implements IDisposable {
   /** News of a session from the event stream: the tab's moves with it. */
   private _onSessionChanged(_: SessionStream, change: SessionStream.IChange): void {
     const mine = this._session;
-    if (!mine || change.id !== mine.id || this._status.state === 'idle') {
+    if (!mine || this._status.state === 'idle') {
+      return;
+    }
+    // The desktop that replaced this one ended: the offer to go to it goes too.
+    const by = mine.exit?.replacedBy?.session;
+    if (
+      change.id === by &&
+      this._shownEnd === mine.id &&
+      !(change.session && isLive(change.session))
+    ) {
+      this._showEnded(mine);
+      return;
+    }
+    if (change.id !== mine.id) {
       return;
     }
     if (change.session) {
@@ -514,12 +527,18 @@ export class DesktopConnection implements IDisposable {
     ];
     let text: string;
     if (exit?.code === 'replaced' && exit.replacedBy) {
-      text = t.__('This desktop was replaced by %1.', exit.replacedBy.title);
       const by = exit.replacedBy;
-      actions.unshift({
-        label: t.__('Go to %1', by.title),
-        action: () => this._goTo.emit({ profile: by.profile, session: by.session })
-      });
+      // Known to the stream and no longer live: there is nothing to go to.
+      const successor = this._o.events.connected ? this._o.events.get(by.session) : undefined;
+      if (this._o.events.connected && !(successor && isLive(successor))) {
+        text = t.__('This desktop was replaced by %1, which has ended since.', by.title);
+      } else {
+        text = t.__('This desktop was replaced by %1.', by.title);
+        actions.unshift({
+          label: t.__('Go to %1', by.title),
+          action: () => this._goTo.emit({ profile: by.profile, session: by.session })
+        });
+      }
     } else if (exit) {
       text = exit.message;
     } else {

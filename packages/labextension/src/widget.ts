@@ -87,6 +87,7 @@ export class DesktopWidget extends Widget {
     document.addEventListener('fullscreenchange', this);
     window.addEventListener('online', this);
     this._settings = { ...DEFAULT_SETTINGS, ...options.settings };
+    this._restored = options.session !== undefined;
     this.setSettings({});
   }
 
@@ -252,6 +253,11 @@ export class DesktopWidget extends Widget {
 
   protected onAfterAttach(msg: Message): void {
     super.onAfterAttach(msg);
+    // A restored tab finds its desktop at once, shown or not: its tab tells the truth from
+    // the start. (A new desktop waits for the tab's size, below.)
+    if (this._restored) {
+      this._connection.open();
+    }
     this.update();
   }
 
@@ -362,6 +368,7 @@ export class DesktopWidget extends Widget {
   private readonly _profile: Pick<Profile, 'id' | 'title' | 'description'>;
   private readonly _trans: TranslationBundle;
   private readonly _connection: DesktopConnection;
+  private readonly _restored: boolean;
   private _settings: IDesktopSettings;
   private readonly _screen: HTMLDivElement;
   private readonly _overlay: StatusOverlay;

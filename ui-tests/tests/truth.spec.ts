@@ -1,0 +1,78 @@
+// The tab never lies: restored tabs after replacements and reloads end up true (no spinner
+// that runs forever), and a tab never offers to go to a desktop that has ended.
+import { expect, test, type Page } from '@playwright/test';
+import {
+  daemon,
+  desktopTab,
+  newLauncher,
+  openDesktop,
+  runningSession,
+  tile,
+  waitForDesktop
+} from './helpers';
+
+test.beforeEach(async ({ request }) => {
+  for (const s of (await daemon(request, 'GET', 'api/sessions')).sessions) {
+    if (s.state === 'running') {
+      await daemon(request, 'DELETE', `api/sessions/${s.id}`);
+    }
+  }
+});
+
+/** Every desktop tab's state and message, in tab order. */
+async function tabs(page: Page): Promise<string[]> {
+  return page
+    .locator('#jp-main-dock-panel .jp-Desktops-widget')
+    .evaluateAll(ws =>
+      ws.map(
+        w =>
+          `${(w as HTMLElement).dataset.state}: ${w.querySelector('.jp-Desktops-message')?.textContent ?? ''}`
+      )
+    );
+}
+
+test('XFCE, then MATE, then two reloads: each tab ends up true, none spins', async ({
+  page,
+  request
+}) => {
+  await openDesktop(page, 'XFCE');
+  await newLauncher(page);
+  await tile(page, 'MATE').click();
+  const mate = await desktopTab(page, 'MATE');
+  await waitForDesktop(page, mate.panel);
+  const s = await runningSession(request);
+  for (const round of [1, 2]) {
+    await page.reload();
+    await waitForDesktop(page, (await desktopTab(page, 'MATE')).panel);
+    await expect
+      .poll(() => tabs(page), { message: `reload ${round}` })
+      .toEqual(['ended: This desktop was replaced by MATE.', 'connected: ']);
+    expect((await runningSession(request)).id).toBe(s.id);
+  }
+});
+
+test('a tab replaced by an app that has since ended does not offer to go to it', async ({
+  page,
+  request
+}) => {
+  const xfce = await openDesktop(page, 'XFCE');
+  await newLauncher(page);
+  await tile(page, 'Keys').click();
+  const keys = await desktopTab(page, 'Keys');
+  // An app's window, not a desktop's picture: connected is what counts.
+  await expect(keys.panel.locator('.jp-Desktops-widget')).toHaveAttribute(
+    'data-state',
+    'connected',
+    { timeout: 60_000 }
+  );
+  const s = await runningSession(request);
+  await xfce.tab.click();
+  const actions = xfce.panel.locator('.jp-Desktops-actions button');
+  await expect(actions).toHaveText(['Go to Keys', 'Restart']);
+  // The app ends (its window closed, say): the offer goes with it.
+  await daemon(request, 'DELETE', `api/sessions/${s.id}`);
+  await expect(actions).toHaveText(['Restart']);
+  await expect(xfce.panel.locator('.jp-Desktops-message')).toHaveText(
+    'This desktop was replaced by Keys, which has ended since.'
+  );
+});
