@@ -1,6 +1,6 @@
 // The tab never lies: restored tabs after replacements and reloads end up true (no spinner
 // that runs forever), and a tab never offers to go to a desktop that has ended.
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test, type APIRequestContext, type Locator, type Page } from '@playwright/test';
 import {
   daemon,
   desktopTab,
@@ -75,4 +75,49 @@ test('a tab replaced by an app that has since ended does not offer to go to it',
   await expect(xfce.panel.locator('.jp-Desktops-message')).toHaveText(
     'This desktop was replaced by Keys, which has ended since.'
   );
+});
+
+/** Clicks the middle of the desktop: it has had input now (it asks before it is ended). */
+async function use(page: Page, panel: Locator, request: APIRequestContext, id: string) {
+  const box = (await panel.locator('.jp-Desktops-screen canvas').boundingBox())!;
+  await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  await expect
+    .poll(async () => (await daemon(request, 'GET', `api/sessions/${id}`)).lastInputAt)
+    .toBeTruthy();
+}
+
+test('a desktop that ends while its question is open: the question goes, nothing else ends', async ({
+  page,
+  request
+}) => {
+  const xfce = await openDesktop(page, 'XFCE');
+  const s = await runningSession(request);
+  await use(page, xfce.panel, request, s.id);
+  const dialog = page.locator('.jp-Dialog');
+
+  // Stop asks; the desktop ends meanwhile (another window stopped it): nothing left to ask,
+  // and the tab stays, saying why.
+  await xfce.panel.locator('.jp-Toolbar-item', { hasText: 'Stop' }).click();
+  await expect(dialog.locator('.jp-Dialog-header')).toHaveText('Stop XFCE?');
+  await daemon(request, 'DELETE', `api/sessions/${s.id}`);
+  await expect(dialog).toHaveCount(0);
+  await expect(xfce.tab).toHaveCount(1);
+  await expect(xfce.panel.locator('.jp-Desktops-message')).toHaveText('XFCE was stopped');
+
+  // A start that would replace a used desktop asks; that desktop ends meanwhile: the start
+  // goes on, as the user asked, and ends nothing.
+  await xfce.panel.locator('.jp-Desktops-actions button', { hasText: 'Restart' }).click();
+  await waitForDesktop(page, xfce.panel);
+  const again = await runningSession(request);
+  await use(page, xfce.panel, request, again.id);
+  await newLauncher(page);
+  await tile(page, 'MATE').click();
+  await expect(dialog.locator('.jp-Dialog-header')).toHaveText('XFCE is running');
+  await daemon(request, 'DELETE', `api/sessions/${again.id}`);
+  await expect(dialog).toHaveCount(0);
+  const mate = await desktopTab(page, 'MATE');
+  await waitForDesktop(page, mate.panel);
+  const now = await runningSession(request);
+  expect(now.profile).toBe('mate');
+  expect((await daemon(request, 'GET', `api/sessions/${again.id}`)).exit.code).toBe('stopped');
 });

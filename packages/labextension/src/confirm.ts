@@ -1,10 +1,11 @@
 // Nothing is ended by surprise: before a start replaces desktops, or Stop or Restart ends one,
 // the user is asked, naming it, if it had input (it may hold unsaved work). A desktop nobody
 // used is ended without asking, and a setting (confirmEnd) turns the question off.
-import { Dialog, showDialog } from '@jupyterlab/apputils';
+import { Dialog } from '@jupyterlab/apputils';
 import type { TranslationBundle } from '@jupyterlab/translation';
-import type { Session } from '@jupyterlab-desktops/protocol';
+import { isLive, type Session } from '@jupyterlab-desktops/protocol';
 import { wasUsed } from './ending';
+import type { SessionStream } from './events';
 
 export { replacedByStart, wasUsed } from './ending';
 
@@ -12,13 +13,16 @@ export type EndAction = 'replace' | 'stop' | 'restart';
 
 /**
  * Asks whether to end `sessions` (those that were used): "XFCE is running. Replace it with
- * MATE?", Keep or Replace. Resolves true when nothing needs asking.
+ * MATE?", Keep or Replace. Resolves true when nothing needs asking. If they all end while the
+ * question is open (the stream tells), it is moot and goes away: a start or restart goes on (it
+ * ends nothing now); a stop does not happen (the tab shows why its desktop ended).
  */
 export async function confirmEnd(
   trans: TranslationBundle,
   action: EndAction,
   sessions: Session[],
-  replacement?: string
+  replacement?: string,
+  events?: SessionStream
 ): Promise<boolean> {
   const used = sessions.filter(wasUsed);
   if (used.length === 0) {
@@ -36,7 +40,7 @@ export async function confirmEnd(
       : action === 'stop'
         ? { title: trans.__('Stop %1?', names), body: lost, accept: trans.__('Stop') }
         : { title: trans.__('Restart %1?', names), body: lost, accept: trans.__('Restart') };
-  const result = await showDialog({
+  const dialog = new Dialog({
     title,
     body,
     buttons: [
@@ -45,5 +49,21 @@ export async function confirmEnd(
     ],
     defaultButton: 0
   });
-  return result.button.accept;
+  const asked = new Set(used.map(s => s.id));
+  const onChange = (_: SessionStream, c: SessionStream.IChange): void => {
+    if (!asked.has(c.id) || (c.session && isLive(c.session))) {
+      return;
+    }
+    asked.delete(c.id);
+    if (asked.size === 0) {
+      dialog.resolve(action === 'stop' ? 0 : 1);
+    }
+  };
+  events?.changed.connect(onChange);
+  try {
+    return (await dialog.launch()).button.accept;
+  } finally {
+    events?.changed.disconnect(onChange);
+    dialog.dispose();
+  }
 }

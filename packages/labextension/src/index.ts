@@ -266,7 +266,7 @@ const plugin: JupyterFrontEndPlugin<IDesktopTracker> = {
       }
       // The tab's copy is from its start: whether it had input since, the daemon knows.
       const now = await api.session(s.id).catch(() => s);
-      return confirmEnd(trans, action, [now]);
+      return confirmEnd(trans, action, [now], undefined, events);
     };
 
     commands.addCommand(CommandIDs.open, {
@@ -331,7 +331,10 @@ const plugin: JupyterFrontEndPlugin<IDesktopTracker> = {
         if (settings.confirmEnd) {
           // A list that cannot be had asks nothing: the tab then says what is wrong.
           const list = await api.sessionList().catch(() => undefined);
-          if (list && !(await confirmEnd(trans, 'replace', replacedByStart(list), p.title))) {
+          if (
+            list &&
+            !(await confirmEnd(trans, 'replace', replacedByStart(list), p.title, events))
+          ) {
             return;
           }
         }
@@ -591,7 +594,7 @@ const plugin: JupyterFrontEndPlugin<IDesktopTracker> = {
       if (!o.asked && settings.confirmEnd) {
         // Whether it had input since the stream last told of it, the daemon knows.
         const now = await api.session(s.id).catch(() => s);
-        if (!(await confirmEnd(trans, 'stop', [now]))) {
+        if (!(await confirmEnd(trans, 'stop', [now], undefined, events))) {
           return;
         }
       }
