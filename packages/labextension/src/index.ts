@@ -26,7 +26,6 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import {
-  expandIcon,
   imageIcon,
   keyboardIcon,
   LabIcon,
@@ -462,7 +461,7 @@ const plugin: JupyterFrontEndPlugin<IDesktopTracker> = {
       caption: trans.__(
         'Show the desktop on the whole screen; there it also gets keys like Ctrl+W (Esc held leaves)'
       ),
-      icon: expandIcon,
+      icon: Private.fullscreenIcon,
       isToggled: args => !!tabOf(args)?.content.isFullscreen,
       isEnabled: connected,
       execute: args => tabOf(args)?.content.toggleFullscreen()
@@ -638,6 +637,19 @@ const plugin: JupyterFrontEndPlugin<IDesktopTracker> = {
 
 namespace Private {
   const icons = new Map<string, LabIcon>();
+
+  /**
+   * Full screen: four corners, drawn like Lab's toolbar icons (jp-icon3), so it follows the
+   * theme as they do. (Lab's expandIcon is an output-area icon, light grey on light themes,
+   * and looked disabled.)
+   */
+  export const fullscreenIcon = new LabIcon({
+    name: 'jupyterlab-desktops:fullscreen',
+    svgstr:
+      '<svg xmlns="http://www.w3.org/2000/svg" width="16" viewBox="0 0 16 16">' +
+      '<path class="jp-icon3" fill="#616161" d="M2 2h5v2H4v3H2zm12 0v5h-2V4H9V2zM2 14V9h2v3h3v2z' +
+      'm12 0H9v-2h3V9h2z"/></svg>'
+  });
 
   export function profileOf(
     profiles: Map<string, Profile>,
