@@ -6,6 +6,7 @@ import {
   desktopTab,
   newLauncher,
   openDesktop,
+  openLab,
   runningSession,
   tile,
   waitForDesktop
@@ -120,4 +121,33 @@ test('a desktop that ends while its question is open: the question goes, nothing
   const now = await runningSession(request);
   expect(now.profile).toBe('mate');
   expect((await daemon(request, 'GET', `api/sessions/${again.id}`)).exit.code).toBe('stopped');
+});
+
+test('two browser windows on one desktop: both show it; stopped in one, the other says so', async ({
+  page,
+  context,
+  request
+}) => {
+  const first = await openDesktop(page, 'XFCE');
+  const s = await runningSession(request);
+  const other = await context.newPage();
+  try {
+    await openLab(other);
+    await other.locator('.jp-Desktops-statusItem').click();
+    const item = other.locator(`.jp-RunningSessions-item[data-context="${s.id}"]`);
+    await item.locator('.jp-RunningSessions-itemLabel').click();
+    const second = await desktopTab(other, 'XFCE');
+    await waitForDesktop(other, second.panel);
+    // The first window keeps its connection (the desktop is shared, not taken over).
+    await expect(first.panel.locator('.jp-Desktops-widget')).toHaveAttribute(
+      'data-state',
+      'connected'
+    );
+    await second.panel.locator('.jp-Toolbar-item', { hasText: 'Stop' }).click();
+    await expect(second.tab).toHaveCount(0);
+    await expect(first.panel.locator('.jp-Desktops-message')).toHaveText('XFCE was stopped');
+    await expect(first.panel.locator('.jp-Desktops-actions button')).toHaveText(['Restart']);
+  } finally {
+    await other.close();
+  }
 });

@@ -173,3 +173,37 @@ describe('a tab that follows the stream', () => {
     expect(message(w)).toBe('This Minimal desktop is no longer running.');
   });
 });
+
+describe('SessionStream when its connection goes silent (a laptop that slept, a dead route)', () => {
+  it('a connection with no message for two heartbeats is dropped and opened again', async () => {
+    // A server that accepts the stream and then says nothing, as a half-open connection does.
+    const { WebSocketServer } = await import('ws');
+    const { SessionStream } = await import('./events');
+    const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+    await new Promise(r => server.once('listening', r));
+    const port = (server.address() as { port: number }).port;
+    let opened = 0;
+    server.on('connection', ws => {
+      opened++;
+      if (opened === 1) {
+        // The first one gets its snapshot, then silence.
+        ws.send(JSON.stringify({ type: 'snapshot', sessions: [] }));
+      }
+    });
+    const { WebSocket: NodeWebSocket } = await import('ws');
+    const events = new SessionStream(() => `ws://127.0.0.1:${port}/`, {
+      WebSocket: NodeWebSocket as unknown as typeof WebSocket,
+      silenceMs: 300
+    });
+    try {
+      await events.synced();
+      const lost = new Promise<boolean>(r => events.connectionChanged.connect((_, c) => r(c)));
+      expect(await lost).toBe(false);
+      // Reconnected on its own (after the backoff's first delay).
+      await expect.poll(() => opened, { timeout: 5000 }).toBe(2);
+    } finally {
+      events.dispose();
+      server.close();
+    }
+  });
+});

@@ -15,9 +15,10 @@ export class SessionStream implements IDisposable {
   /** `url` gives the stream's WebSocket URL (with the token where Lab sends one). */
   constructor(
     private readonly _url: () => string,
-    options: { WebSocket?: typeof WebSocket } = {}
+    options: { WebSocket?: typeof WebSocket; silenceMs?: number } = {}
   ) {
     this._WebSocket = options.WebSocket ?? WebSocket;
+    this._silenceMs = options.silenceMs ?? SILENCE_MS;
     window.addEventListener('online', this);
   }
 
@@ -196,7 +197,7 @@ export class SessionStream implements IDisposable {
   private _listen(): void {
     clearTimeout(this._silence);
     const ws = this._ws;
-    this._silence = setTimeout(() => ws && this._closed(ws), SILENCE_MS);
+    this._silence = setTimeout(() => ws && this._closed(ws), this._silenceMs);
   }
 
   private _retry(): void {
@@ -226,6 +227,7 @@ export class SessionStream implements IDisposable {
   }
 
   private readonly _WebSocket: typeof WebSocket;
+  private readonly _silenceMs: number;
   private _ws: WebSocket | null = null;
   private _sessions = new Map<string, Session>();
   /** Resolves at the next snapshot. */
