@@ -1,13 +1,17 @@
 // The tab never lies: restored tabs after replacements and reloads end up true (no spinner
 // that runs forever), and a tab never offers to go to a desktop that has ended.
 import { expect, test, type APIRequestContext, type Locator, type Page } from '@playwright/test';
+import { unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   daemon,
   desktopTab,
+  fileBrowser,
   newLauncher,
   openDesktop,
   openLab,
   runningSession,
+  stack,
   tile,
   waitForDesktop
 } from './helpers';
@@ -149,5 +153,40 @@ test('two browser windows on one desktop: both show it; stopped in one, the othe
     await expect(first.panel.locator('.jp-Desktops-actions button')).toHaveText(['Restart']);
   } finally {
     await other.close();
+  }
+});
+
+test('"Open in" offers a profile an admin added while Lab was open, once the user moves in the file browser', async ({
+  page
+}) => {
+  await openLab(page);
+  const item = await fileBrowser(page);
+  await item('data').dblclick();
+  const openIn = page.locator(
+    '.lm-Menu-item[data-command="desktops:open-file"]:not(.lm-mod-hidden) .lm-Menu-itemLabel'
+  );
+  await item('temperature.nc').click({ button: 'right' });
+  await expect(openIn).toHaveText(['Open in Ncview']);
+  await page.keyboard.press('Escape');
+  // The admin adds a viewer for .nc files (no launcher opened since).
+  const profile = join(stack().state, 'config', 'desktops', 'test-viewer.json');
+  writeFileSync(
+    profile,
+    JSON.stringify({
+      id: 'test-viewer',
+      title: 'Viewer',
+      category: 'Tests',
+      xstartup: 'test-fails.sh',
+      fileTypes: ['.nc']
+    })
+  );
+  try {
+    await page.locator('.jp-BreadCrumbs-home').click();
+    await item('data').dblclick();
+    await item('temperature.nc').click({ button: 'right' });
+    await expect(openIn).toHaveText(['Open in Ncview', 'Open in Viewer']);
+    await page.keyboard.press('Escape');
+  } finally {
+    unlinkSync(profile);
   }
 });

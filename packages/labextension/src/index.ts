@@ -584,6 +584,19 @@ const plugin: JupyterFrontEndPlugin<IDesktopTracker> = {
         .catch(() => undefined);
     });
 
+    // A profile an admin added, or software installed, since Lab loaded: "Open in" offers it
+    // once the user moves in the file browser or comes back to the page, as the launcher does
+    // when it is shown. (Read on those moves, not on a timer.)
+    let lastRead = Date.now();
+    const reread = (): void => {
+      if (Date.now() - lastRead > 2000) {
+        lastRead = Date.now();
+        void refresh().catch(() => undefined);
+      }
+    };
+    fileBrowser?.model.pathChanged.connect(reread);
+    window.addEventListener('focus', reread);
+
     /** Shows a session: its tab, or a new one attached to it. */
     const show = (s: Session): void =>
       void commands.execute(CommandIDs.open, { profile: s.profile, session: s.id });
