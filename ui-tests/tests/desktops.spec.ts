@@ -1,6 +1,6 @@
 // The whole path, as a user takes it: launcher tiles, a live XFCE desktop in a tab, MATE
 // replacing it, and stopping from the command palette.
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -14,6 +14,7 @@ import {
   sessionPids,
   stableHash,
   stack,
+  stopAllDesktops,
   tile,
   waitForDesktop,
   xvncPid
@@ -22,11 +23,7 @@ import {
 test.describe.serial('desktops in JupyterLab', () => {
   test.beforeAll(async ({ request }) => {
     // Start from no desktop at all.
-    for (const s of (await daemon(request, 'GET', 'api/sessions')).sessions) {
-      if (s.state === 'running') {
-        await daemon(request, 'DELETE', `api/sessions/${s.id}`);
-      }
-    }
+    await stopAllDesktops(request);
   });
 
   test("the launcher shows the five tiles and an admin's, each available only where its software is", async ({

@@ -237,6 +237,29 @@ export async function openDesktop(
   return { ...tab, stats: await waitForDesktop(page, tab.panel) };
 }
 
+/** Sets the user's JupyterLab theme ('JupyterLab Light', 'JupyterLab Dark'; '' for the default). */
+export async function setTheme(request: APIRequestContext, theme: string): Promise<void> {
+  const r = await request.put(
+    `${stack().base}lab/api/settings/@jupyterlab/apputils-extension:themes`,
+    {
+      headers: { Authorization: `token ${stack().token}` },
+      data: { raw: theme ? JSON.stringify({ theme }) : '{}' }
+    }
+  );
+  if (!r.ok()) {
+    throw new Error(`the theme setting was refused: ${r.status()} ${await r.text()}`);
+  }
+}
+
+/** Stops every running desktop: each test starts from none. */
+export async function stopAllDesktops(request: APIRequestContext): Promise<void> {
+  for (const s of (await daemon(request, 'GET', 'api/sessions')).sessions) {
+    if (s.state === 'running') {
+      await daemon(request, 'DELETE', `api/sessions/${s.id}`);
+    }
+  }
+}
+
 /** The running session (there is one at a time here). */
 export async function runningSession(request: APIRequestContext): Promise<any> {
   const running = (await daemon(request, 'GET', 'api/sessions')).sessions.filter(

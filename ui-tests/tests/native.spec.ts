@@ -1,7 +1,8 @@
 // A desktop that feels part of JupyterLab: it follows the tab's size, carries the clipboard
 // both ways, keeps the keys while focused, survives a lost connection and a page reload, and
 // is reachable from the toolbar, the palette, the status bar and the file browser.
-import { expect, test, type Locator, type Page } from '@playwright/test';
+import { type Locator, type Page } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { readFileSync } from 'node:fs';
 import {
   daemon,
@@ -18,17 +19,14 @@ import {
   runningSession,
   sessionPids,
   stack,
+  stopAllDesktops,
   tile,
-  xvncPid,
-  waitForDesktop
+  waitForDesktop,
+  xvncPid
 } from './helpers';
 
 test.beforeEach(async ({ request }) => {
-  for (const s of (await daemon(request, 'GET', 'api/sessions')).sessions) {
-    if (s.state === 'running') {
-      await daemon(request, 'DELETE', `api/sessions/${s.id}`);
-    }
-  }
+  await stopAllDesktops(request);
 });
 
 /** The desktop's drawing area, as the browser lays it out. */

@@ -1,6 +1,6 @@
 // A server where the desktops service cannot start (here: a settings typo): restored desktop
 // tabs and the launcher say why within seconds, and Lab's start-up is not held waiting.
-import { expect, test } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';

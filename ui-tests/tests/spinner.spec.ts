@@ -1,17 +1,14 @@
 // The start spinner: while a desktop starts, a small ring before the tab's message turns (a CSS
 // animation on the message's ::before, in the theme's colour), it stands still for users who
 // ask for reduced motion, and it is gone once the desktop shows.
-import { expect, test, type Locator } from '@playwright/test';
-import { daemon, desktopTab, openLab, tile, waitForDesktop } from './helpers';
+import { type Locator } from '@playwright/test';
+import { expect, test } from './fixtures';
+import { desktopTab, openLab, stopAllDesktops, tile, waitForDesktop } from './helpers';
 
 const SESSIONS_URL = /\/desktops\/api\/sessions(\?[^/]*)?$/;
 
 test.beforeEach(async ({ request }) => {
-  for (const s of (await daemon(request, 'GET', 'api/sessions')).sessions) {
-    if (s.state === 'running') {
-      await daemon(request, 'DELETE', `api/sessions/${s.id}`);
-    }
-  }
+  await stopAllDesktops(request);
 });
 
 /** The page's CSS animations of ours: name, play state and what they animate in `widget`. */
@@ -124,9 +121,5 @@ test('a ring turns before the message while a desktop starts, and stands still w
     await page.unroute(SESSIONS_URL);
   }
   // Stop what the test started.
-  for (const s of (await daemon(request, 'GET', 'api/sessions')).sessions) {
-    if (s.state === 'running') {
-      await daemon(request, 'DELETE', `api/sessions/${s.id}`);
-    }
-  }
+  await stopAllDesktops(request);
 });

@@ -1,87 +1,54 @@
-// The desktop tab in both of Lab's themes: its toolbar icons look enabled when they are (the
-// full-screen one looked disabled on the light theme), its messages are readable, and Lab's
-// own surfaces (Running panel, status bar) show desktops in either.
-import { expect, test, type Locator, type Page } from '@playwright/test';
-import { daemon, openDesktop, runningSession, stack } from './helpers';
+// The desktop tab in both of Lab's themes, whichever the project runs in: its toolbar icons look
+// enabled when they are (the full-screen one looked disabled on the light theme), its messages
+// are readable, and Lab's own surfaces (Running panel, status bar) show desktops in either.
+import type { Locator } from '@playwright/test';
+import { expect, test } from './fixtures';
+import { openDesktop, runningSession, setTheme, stopAllDesktops } from './helpers';
 
 const THEMES = ['JupyterLab Light', 'JupyterLab Dark'];
-const themesUrl = (): string =>
-  `${stack().base}lab/api/settings/@jupyterlab/apputils-extension:themes`;
-const headers = (): Record<string, string> => ({ Authorization: `token ${stack().token}` });
 
 test.beforeEach(async ({ request }) => {
-  for (const s of (await daemon(request, 'GET', 'api/sessions')).sessions) {
-    if (s.state === 'running') {
-      await daemon(request, 'DELETE', `api/sessions/${s.id}`);
-    }
-  }
-});
-test.afterAll(async ({ request }) => {
-  await request.put(themesUrl(), { headers: headers(), data: { raw: '{}' } });
+  await stopAllDesktops(request);
 });
 
+/** WCAG contrast ratio of two CSS colours (`rgb(…)`/`rgba(…)`). */
+function ratio(a: string, b: string): number {
+  const lum = (c: string): number => {
+    const [r, g, bl] = (c.match(/[\d.]+/g) ?? []).map(Number).map(v => {
+      const x = v / 255;
+      return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * bl;
+  };
+  const [x, y] = [lum(a), lum(b)];
+  return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05);
+}
+
 /**
- * How well an icon stands out from the toolbar: the best WCAG contrast of its drawn shapes
- * against the toolbar's background (an icon drawn only in faint shapes looks disabled).
+ * How well an icon stands out from the toolbar: the best contrast of its drawn shapes against
+ * the toolbar's background (an icon drawn only in faint shapes looks disabled).
  */
 async function iconContrast(button: Locator, toolbar: Locator): Promise<number> {
   const bg = await toolbar.evaluate(e => getComputedStyle(e).backgroundColor);
-  return button
-    .locator('svg')
-    .first()
-    .evaluate((svg, background) => {
-      const rgb = (c: string): number[] => (c.match(/[\d.]+/g) ?? []).map(Number);
-      const lum = (c: number[]): number => {
-        const [r, g, b] = c.slice(0, 3).map(v => {
-          const s = v / 255;
-          return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
-        });
-        return 0.2126 * r + 0.7152 * g + 0.0722 * b;
-      };
-      const l2 = lum(rgb(background));
-      let best = 1;
-      for (const shape of svg.querySelectorAll('path, rect, circle, polygon')) {
-        const fill = getComputedStyle(shape).fill;
-        if (!fill.startsWith('rgb')) {
-          continue;
-        }
-        const l1 = lum(rgb(fill));
-        best = Math.max(best, (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05));
-      }
-      return best;
-    }, bg);
+  const fills = await button
+    .locator('svg path, svg rect, svg circle, svg polygon')
+    .evaluateAll(shapes => shapes.map(e => getComputedStyle(e).fill));
+  return Math.max(1, ...fills.filter(f => f.startsWith('rgb')).map(f => ratio(f, bg)));
 }
 
-/** WCAG contrast of an element's text against what is behind it. */
+/** Contrast of an element's text against the first opaque background behind it. */
 async function contrast(el: Locator): Promise<number> {
-  return el.evaluate(e => {
-    const rgb = (c: string): number[] => (c.match(/[\d.]+/g) ?? []).map(Number);
-    const lum = (c: number[]): number => {
-      const [r, g, b] = c.slice(0, 3).map(v => {
-        const s = v / 255;
-        return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
-      });
-      return 0.2126 * r + 0.7152 * g + 0.0722 * b;
-    };
-    let bg: number[] = [];
+  const [fg, bg] = await el.evaluate(e => {
     for (let n: Element | null = e; n; n = n.parentElement) {
-      const c = rgb(getComputedStyle(n).backgroundColor);
-      if (c.length === 3 || (c.length === 4 && c[3] > 0.9)) {
-        bg = c;
-        break;
+      const c = getComputedStyle(n).backgroundColor;
+      const alpha = c.startsWith('rgba') ? Number(c.split(',')[3].replace(')', '')) : 1;
+      if (alpha > 0.9) {
+        return [getComputedStyle(e).color, c];
       }
     }
-    const [a, b] = [lum(rgb(getComputedStyle(e).color)), lum(bg.length ? bg : [255, 255, 255])];
-    return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    return [getComputedStyle(e).color, 'rgb(255, 255, 255)'];
   });
-}
-
-async function useTheme(page: Page, theme: string): Promise<void> {
-  const r = await page.request.put(themesUrl(), {
-    headers: headers(),
-    data: { raw: JSON.stringify({ theme }) }
-  });
-  expect(r.ok()).toBe(true);
+  return ratio(fg, bg);
 }
 
 for (const theme of THEMES) {
@@ -89,7 +56,7 @@ for (const theme of THEMES) {
     page,
     request
   }) => {
-    await useTheme(page, theme);
+    await setTheme(request, theme);
     const xfce = await openDesktop(page, 'XFCE');
     await expect(page.locator('body')).toHaveAttribute('data-jp-theme-name', theme);
     const toolbar = xfce.panel.locator('.jp-Toolbar');

@@ -1,6 +1,7 @@
 // The tab never lies: restored tabs after replacements and reloads end up true (no spinner
 // that runs forever), and a tab never offers to go to a desktop that has ended.
-import { expect, test, type APIRequestContext, type Locator, type Page } from '@playwright/test';
+import { type APIRequestContext, type Locator, type Page } from '@playwright/test';
+import { expect, test } from './fixtures';
 import { unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -12,16 +13,13 @@ import {
   openLab,
   runningSession,
   stack,
+  stopAllDesktops,
   tile,
   waitForDesktop
 } from './helpers';
 
 test.beforeEach(async ({ request }) => {
-  for (const s of (await daemon(request, 'GET', 'api/sessions')).sessions) {
-    if (s.state === 'running') {
-      await daemon(request, 'DELETE', `api/sessions/${s.id}`);
-    }
-  }
+  await stopAllDesktops(request);
 });
 
 /** Every desktop tab's state and message, in tab order. */

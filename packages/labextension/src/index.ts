@@ -586,13 +586,24 @@ const plugin: JupyterFrontEndPlugin<IDesktopTracker> = {
 
     // A profile an admin added, or software installed, since Lab loaded: "Open in" offers it
     // once the user moves in the file browser or comes back to the page, as the launcher does
-    // when it is shown. (Read on those moves, not on a timer.)
-    let lastRead = Date.now();
+    // when it is shown. (Read on those moves, not on a timer; one read at a time, and one more
+    // if asked meanwhile.)
+    let reading: Promise<unknown> | null = null;
+    let again = false;
     const reread = (): void => {
-      if (Date.now() - lastRead > 2000) {
-        lastRead = Date.now();
-        void refresh().catch(() => undefined);
+      if (reading) {
+        again = true;
+        return;
       }
+      reading = refresh()
+        .catch(() => undefined)
+        .finally(() => {
+          reading = null;
+          if (again) {
+            again = false;
+            reread();
+          }
+        });
     };
     fileBrowser?.model.pathChanged.connect(reread);
     window.addEventListener('focus', reread);
