@@ -251,6 +251,17 @@ export async function setTheme(request: APIRequestContext, theme: string): Promi
   }
 }
 
+/** The desktop tab's toolbar buttons, by command (`desktops:<name>`). */
+export const TOOLBAR_COMMANDS = [
+  'send-keys',
+  'clipboard',
+  'quality',
+  'screenshot',
+  'fullscreen',
+  'reconnect',
+  'stop'
+] as const;
+
 /** Stops every running desktop: each test starts from none. */
 export async function stopAllDesktops(request: APIRequestContext): Promise<void> {
   for (const s of (await daemon(request, 'GET', 'api/sessions')).sessions) {

@@ -21,6 +21,7 @@ import {
   stack,
   stopAllDesktops,
   tile,
+  TOOLBAR_COMMANDS,
   waitForDesktop,
   xvncPid
 } from './helpers';
@@ -267,15 +268,7 @@ test('toolbar: state, screenshot as PNG, full screen, quality quick setting', as
   const s = await runningSession(request);
   const toolbar = xfce.panel.locator('..').locator('.jp-Toolbar');
   await expect(toolbar.locator('.jp-Desktops-state')).toHaveText('Connected');
-  for (const command of [
-    'send-keys',
-    'clipboard',
-    'quality',
-    'screenshot',
-    'fullscreen',
-    'reconnect',
-    'stop'
-  ]) {
+  for (const command of TOOLBAR_COMMANDS) {
     const b = toolbar.locator(`[data-command="desktops:${command}"]`);
     // A <jp-button>: toBeEnabled() would hold for a disabled one too.
     await expect(b, command).not.toHaveAttribute('aria-disabled', 'true');
@@ -448,7 +441,6 @@ test("a replaced desktop offers to go to the new tab; the status bar and Lab's R
     });
   const before = await shell();
   await item.click();
-  const running = page.locator('.jp-RunningSessions-item', { has: page.locator(`[data-context]`) });
   const desktop = page.locator(`.jp-RunningSessions-item[data-context="${s.id}"]`);
   await expect(desktop.locator('.jp-RunningSessions-itemLabel')).toHaveText('MATE');
   expect(await shell()).toEqual(before);
@@ -461,7 +453,6 @@ test("a replaced desktop offers to go to the new tab; the status bar and Lab's R
   await expect(back.panel.locator('.jp-Desktops-message')).toHaveText('MATE was stopped');
   await expect(desktop).toHaveCount(0);
   await expect(item).toBeHidden();
-  void running;
 });
 
 test('File > Close and Shut Down ends a desktop tab and its desktop; other extensions find desktop tabs by a token', async ({

@@ -3,7 +3,13 @@
 // are readable, and Lab's own surfaces (Running panel, status bar) show desktops in either.
 import type { Locator } from '@playwright/test';
 import { expect, test } from './fixtures';
-import { openDesktop, runningSession, setTheme, stopAllDesktops } from './helpers';
+import {
+  openDesktop,
+  runningSession,
+  setTheme,
+  stopAllDesktops,
+  TOOLBAR_COMMANDS
+} from './helpers';
 
 const THEMES = ['JupyterLab Light', 'JupyterLab Dark'];
 
@@ -61,14 +67,7 @@ for (const theme of THEMES) {
     await expect(page.locator('body')).toHaveAttribute('data-jp-theme-name', theme);
     const toolbar = xfce.panel.locator('.jp-Toolbar');
     const seen: Record<string, number> = {};
-    for (const command of [
-      'send-keys',
-      'clipboard',
-      'quality',
-      'screenshot',
-      'fullscreen',
-      'reconnect'
-    ]) {
+    for (const command of TOOLBAR_COMMANDS) {
       const b = toolbar.locator(`[data-command="desktops:${command}"]`);
       await expect(b, command).not.toHaveAttribute('aria-disabled', 'true');
       seen[command] = Math.round((await iconContrast(b, toolbar)) * 10) / 10;

@@ -525,13 +525,17 @@ export class SessionManager extends EventEmitter {
       await Promise.all(replaced);
       await this._launch(record, resolved, cancel.signal);
     })();
+    // Ended before it ran (it failed, or was stopped or replaced meanwhile): why, once gone.
+    const notStarted = async (): Promise<never> => {
+      await record.ended;
+      throw new SessionError('start-failed', record.session.exit?.message ?? '', {
+        ...record.session
+      });
+    };
     const done = record.launching.then(
       async () => {
         if (record.ended) {
-          await record.ended;
-          throw new SessionError('start-failed', record.session.exit?.message ?? '', {
-            ...record.session
-          });
+          return notStarted();
         }
         session.state = 'running';
         this.emit('change', { ...session });
@@ -543,10 +547,7 @@ export class SessionManager extends EventEmitter {
           const message = `${p.title} did not start: ${said ?? describeFsError(err, dir)}`;
           void this._teardown(record, { code: 'start-failed', message }, 'failed');
         }
-        await record.ended;
-        throw new SessionError('start-failed', record.session.exit?.message ?? '', {
-          ...record.session
-        });
+        return notStarted();
       }
     );
     // Whoever asked may not wait: the outcome is in the session and its events.

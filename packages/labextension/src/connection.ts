@@ -232,13 +232,16 @@ export class DesktopConnection implements IDisposable {
     }
   }
 
-  /** A session as the stream knows it, or (the stream not in step yet) as the daemon says. */
+  /** A session as the stream knows it, or else as the daemon says. */
   private async _lookup(id: string): Promise<Session | null> {
     const events = this._o.events;
     await Promise.race([events.synced(), Private.delay(STREAM_WAIT_MS)]);
-    if (events.connected) {
-      return events.get(id) ?? null;
-    }
+    // One the stream has not told of (yet: its news may be on the way) is asked about once.
+    return (events.connected && events.get(id)) || this._ask(id);
+  }
+
+  /** The daemon's word on a session, asked once; null if it does not know it. */
+  private async _ask(id: string): Promise<Session | null> {
     try {
       return await this._o.api.session(id);
     } catch (err) {
@@ -445,16 +448,13 @@ export class DesktopConnection implements IDisposable {
       // The stream is away too. One question, not a loop: it tells a server out of reach from
       // a path that carries requests but no WebSockets.
       try {
-        s = await this._o.api.session(mine.id);
+        s = await this._ask(mine.id);
       } catch (err) {
-        if (err instanceof DesktopsError && err.status === 404) {
-          s = null;
-        } else if (err instanceof DesktopsError && isTransient(err)) {
-          s = undefined;
-        } else {
+        if (!(err instanceof DesktopsError && isTransient(err))) {
           await this._showError(err);
           return;
         }
+        s = undefined;
       }
     }
     if (this._disposed || this._session?.id !== mine.id || this._rfb) {

@@ -1,7 +1,8 @@
 // The JupyterLab plugin: a launcher tile per desktop profile, "Open in <app>" in the file
-// browser, commands for desktop tabs (toolbar, palette), a status bar item, settings applied
-// live, and tabs restored after a reload, attached to the same desktop. The widget itself lives
-// in widget.ts.
+// browser, commands for desktop tabs (toolbar, palette, File > Close and Shut Down), desktops in
+// the status bar and Lab's Running panel, the page's event stream, settings applied live, and
+// tabs restored after a reload, attached to the same desktop. The tab itself is widget.ts and
+// connection.ts.
 import { isLive, matchesFileType, type Profile, type Session } from '@jupyterlab-desktops/protocol';
 import {
   ILayoutRestorer,
@@ -42,7 +43,7 @@ import { confirmEnd, replacedByStart, type EndAction } from './confirm';
 import { findCombo, KEY_COMBOS } from './keys';
 import { DEFAULT_SETTINGS, readSettings, type IDesktopSettings } from './settings';
 import { SessionStream } from './events';
-import { DesktopsRunning } from './running';
+import { desktopLabel, DesktopsRunning } from './running';
 import { DesktopsStatus } from './statusbar';
 import { populateToolbar } from './toolbar';
 import { IDesktopTracker } from './tokens';
@@ -232,7 +233,7 @@ const plugin: JupyterFrontEndPlugin<IDesktopTracker> = {
       tab.title.icon = Private.iconOf(api, p as Profile);
       // Two tabs of one profile are told apart: "XFCE", "XFCE (2)".
       tab.title.label = Private.unusedLabel(
-        opts.open ? `${p.title}: ${opts.open.split('/').pop()}` : p.title,
+        desktopLabel(p.title, opts.open),
         tracker.filter(() => true).map(t => t.title.label)
       );
       populateToolbar(
@@ -258,12 +259,11 @@ const plugin: JupyterFrontEndPlugin<IDesktopTracker> = {
     };
 
     /** Whether the user lets `action` end the tab's desktop (asked if it was used). */
-    const mayEnd = async (tab: DesktopTab, action: EndAction): Promise<boolean> => {
-      const s = tab.content.session;
+    const mayEnd = async (s: Session | null, action: EndAction): Promise<boolean> => {
       if (!settings.confirmEnd || !s) {
         return true;
       }
-      // The tab's copy is from its start: whether it had input since, the daemon knows.
+      // Input is not a state change, so no copy here knows of it: the daemon does.
       const now = await api.session(s.id).catch(() => s);
       return confirmEnd(trans, action, [now], undefined, events);
     };
@@ -382,7 +382,7 @@ const plugin: JupyterFrontEndPlugin<IDesktopTracker> = {
         if (!tab) {
           return;
         }
-        if (!(await mayEnd(tab, 'stop'))) {
+        if (!(await mayEnd(tab.content.session, 'stop'))) {
           return;
         }
         try {
@@ -405,7 +405,7 @@ const plugin: JupyterFrontEndPlugin<IDesktopTracker> = {
           return;
         }
         app.shell.activateById(tab.id);
-        if (!(await mayEnd(tab, 'restart'))) {
+        if (!(await mayEnd(tab.content.session, 'restart'))) {
           return;
         }
         tab.content.restart();
@@ -614,12 +614,8 @@ const plugin: JupyterFrontEndPlugin<IDesktopTracker> = {
 
     /** Stops a session from outside its tab, asking first where it was used. */
     const stopSession = async (s: Session, o: { asked?: boolean } = {}): Promise<void> => {
-      if (!o.asked && settings.confirmEnd) {
-        // Whether it had input since the stream last told of it, the daemon knows.
-        const now = await api.session(s.id).catch(() => s);
-        if (!(await confirmEnd(trans, 'stop', [now], undefined, events))) {
-          return;
-        }
+      if (!o.asked && !(await mayEnd(s, 'stop'))) {
+        return;
       }
       try {
         await api.stop(s.id);

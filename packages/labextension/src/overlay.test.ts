@@ -14,19 +14,21 @@ const trans = nullTranslator.load('jupyterlab_desktops');
 describe('StatusOverlay', () => {
   it('a moving counter keeps its element; a new state, action or log draws afresh', () => {
     const o = new StatusOverlay(trans);
-    o.render({ state: 'starting', message: 'Starting XFCE… 1 s', actions: [] });
+    expect(o.render({ state: 'starting', message: 'Starting XFCE… 1 s', actions: [] })).toBe(true);
     const p = o.node.querySelector('.jp-Desktops-message');
-    o.render({ state: 'starting', message: 'Starting XFCE… 2 s', actions: [] });
+    // Only the words changed: no news for the toolbar (render says so).
+    expect(o.render({ state: 'starting', message: 'Starting XFCE… 2 s', actions: [] })).toBe(false);
     expect(o.node.querySelector('.jp-Desktops-message')).toBe(p);
     expect(p?.textContent).toBe('Starting XFCE… 2 s');
     expect(o.message).toBe('Starting XFCE… 2 s');
     let retried = 0;
-    o.render({
+    const redrawn = o.render({
       state: 'starting',
       message: 'XFCE is taking longer than 60 s to start.',
       actions: [{ label: 'Retry', action: () => retried++ }],
       log: 'xfce4-session: <b>hello</b>'
     });
+    expect(redrawn).toBe(true);
     expect(o.node.querySelector('.jp-Desktops-message')).not.toBe(p);
     expect([...o.node.querySelectorAll('button')].map(b => b.textContent)).toEqual(['Retry']);
     (o.node.querySelector('button') as unknown as HTMLButtonElement).click();

@@ -25,7 +25,11 @@ export class StatusOverlay {
     return this._shown?.message ?? '';
   }
 
-  render(status: DesktopConnection.IStatus): void {
+  /**
+   * Shows `status`. Returns false when only the message's words changed (the start counter):
+   * nothing a toolbar shows is new then.
+   */
+  render(status: DesktopConnection.IStatus): boolean {
     const old = this._shown;
     this._shown = status;
     this.node.hidden = status.state === 'connected';
@@ -40,7 +44,7 @@ export class StatusOverlay {
       if (p) {
         p.textContent = status.message;
       }
-      return;
+      return false;
     }
     this.node.replaceChildren();
     if (status.message) {
@@ -72,6 +76,7 @@ export class StatusOverlay {
       // The end is what tells: an X server's start-up warnings come first.
       pre.scrollTop = pre.scrollHeight;
     }
+    return true;
   }
 
   private _shown: DesktopConnection.IStatus | null = null;

@@ -9,6 +9,11 @@ import type { LabIcon } from '@jupyterlab/ui-components';
 import { Signal, type ISignal } from '@lumino/signaling';
 import type { SessionStream } from './events';
 
+/** A desktop's name in tabs and lists: "XFCE", or "Ncview: temperature.nc" for "Open in". */
+export function desktopLabel(title: string, open?: string): string {
+  return open ? `${title}: ${open.split('/').pop()}` : title;
+}
+
 export class DesktopsRunning implements IRunningSessions.IManager {
   constructor(private readonly _o: DesktopsRunning.IOptions) {
     const t = _o.trans;
@@ -37,7 +42,7 @@ export class DesktopsRunning implements IRunningSessions.IManager {
       className: 'jp-Desktops-runningItem',
       context: s.id,
       icon: () => this._o.icon(s.profile) ?? '',
-      label: () => (s.open ? `${s.title}: ${s.open.split('/').pop()}` : s.title),
+      label: () => desktopLabel(s.title, s.open),
       labelTitle: () =>
         t.__('%1, %2 since %3', s.title, Private.stateWord(s, t), Private.time(s.startedAt)),
       detail: () => (s.state === 'starting' ? t.__('starting') : ''),

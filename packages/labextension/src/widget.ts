@@ -291,17 +291,9 @@ export class DesktopWidget extends Widget {
 
   private _onStatus(_: DesktopConnection, status: DesktopConnection.IStatus): void {
     const was = this.node.dataset.state;
-    const before = this._shown;
-    this._shown = status;
     this.node.dataset.state = status.state;
-    this._overlay.render(status);
     // A counter that moves on (the start's seconds) is no news to the toolbar.
-    if (
-      before?.state === status.state &&
-      !before.actions.length &&
-      !status.actions.length &&
-      before.log === status.log
-    ) {
+    if (!this._overlay.render(status)) {
       return;
     }
     if (status.state === 'connected' && was !== 'connected') {
@@ -376,7 +368,6 @@ export class DesktopWidget extends Widget {
   private readonly _clipboardChanged = new Signal<this, string>(this);
   private readonly _resizer: RemoteResizer;
   private readonly _resizeObserver: ResizeObserver;
-  private _shown: DesktopConnection.IStatus | null = null;
   /** The toolbar's menu, while one is open. */
   private _menu: Menu | null = null;
   private _remoteClipboard = '';
