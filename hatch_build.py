@@ -22,6 +22,7 @@ REQUIRED = [
         "jupyterlab_desktops/labextension/package.json",
     ),
     ("daemon/dist/bin/jupyter-desktops-daemon.cjs", "the bundled daemon", "daemon/dist/package.json"),
+    ("daemon/dist/bin/daemon.cjs", "the bundled daemon", None),
 ]
 
 

@@ -1,7 +1,7 @@
 // Bundles the daemon into one CommonJS file for the oldest Node.js its package.json's `engines`
-// names (no node_modules tree in the wheel) and lays out its assets beside it: dist/bin/,
-// dist/profiles/, dist/icons/, and dist/package.json, from which the daemon's doctor and the
-// Python side read that Node.js minimum. The version is the product's one version, from
+// names (no node_modules tree in the wheel), with the small executable that loads it, and lays
+// out its assets beside them: dist/bin/, dist/profiles/, dist/icons/, and dist/package.json,
+// from which the daemon's doctor and the Python side read that Node.js minimum. The version is the product's one version, from
 // packages/labextension/package.json (src/version.ts).
 import { build } from 'esbuild';
 import { cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -17,18 +17,27 @@ if (!nodeMin) {
 }
 await rm(out, { recursive: true, force: true });
 await mkdir(out, { recursive: true });
-await build({
-  entryPoints: [new URL('./src/main.ts', import.meta.url).pathname],
-  outfile: `${out}bin/jupyter-desktops-daemon.cjs`,
+const common = {
   bundle: true,
   platform: 'node',
   format: 'cjs',
   target: `node${nodeMin}`,
-  define: { __JUPYTERLAB_DESKTOPS_VERSION__: JSON.stringify(version) },
   minify: true,
-  legalComments: 'linked',
-  banner: { js: '#!/usr/bin/env node' },
   logLevel: 'warning'
+};
+// The daemon, and the executable that loads it with a V8 code cache (src/launcher.ts).
+await build({
+  ...common,
+  entryPoints: [new URL('./src/main.ts', import.meta.url).pathname],
+  outfile: `${out}bin/daemon.cjs`,
+  define: { __JUPYTERLAB_DESKTOPS_VERSION__: JSON.stringify(version) },
+  legalComments: 'linked'
+});
+await build({
+  ...common,
+  entryPoints: [new URL('./src/launcher.ts', import.meta.url).pathname],
+  outfile: `${out}bin/jupyter-desktops-daemon.cjs`,
+  banner: { js: '#!/usr/bin/env node' }
 });
 await cp(new URL('./profiles/', import.meta.url).pathname, `${out}profiles`, { recursive: true });
 await cp(new URL('../icons/', import.meta.url).pathname, `${out}icons`, { recursive: true });

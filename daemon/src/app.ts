@@ -2,7 +2,7 @@
 // per resource (routes/). Listens on nothing itself (server.ts does), so tests can drive it
 // with inject() or a socket of their own.
 import websocket from '@fastify/websocket';
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
 import {
   ERROR_STATUS,
@@ -97,17 +97,20 @@ export async function buildApp(o: IAppOptions): Promise<FastifyInstance> {
         : { level: 'info', serializers, ...(o.logger as object) },
     rewriteUrl: req => stripMount(req.url ?? '/'),
     bodyLimit: BODY_LIMIT,
-    // Fastify's defaults drop properties a schema does not know and coerce types ("1024" to
-    // 1024, null to false, 123 to "123"): the server would then accept what the protocol's
-    // schema refuses. Here a request with an unknown field or a wrong type is refused instead
-    // (a misspelt `replace` must not start a desktop that replaces another, nor `"replace":
-    // null` mean false).
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false } },
     return503OnClosing: true,
     // Shutdown must not wait on a client that keeps its connection open.
     forceCloseConnections: true
   }).withTypeProvider<TypeBoxTypeProvider>();
 
+  // Requests are checked by TypeBox against the protocol's schemas, as they are: Fastify's
+  // Ajv defaults would drop properties a schema does not know and coerce a body's types
+  // ("1024" to 1024, null to false), accepting what the protocol refuses (a misspelt
+  // `replace` must not start a desktop that replaces another, nor `"replace": null` mean
+  // false). Compiling Ajv and its meta-schema also made most of the daemon's start-up time.
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  // Answers are built from the protocol's types: JSON.stringify them. (Response schemas stay,
+  // for the routes' types; compiling a serializer for each would cost start-up time again.)
+  app.setSerializerCompiler(() => data => JSON.stringify(data));
   app.removeContentTypeParser('text/plain');
   // JupyterLab's ServerConnection labels every request JSON, bodiless DELETEs included.
   const parseJson = app.getDefaultJsonParser('error', 'error');

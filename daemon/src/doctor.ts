@@ -5,6 +5,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { codeCacheStatus } from './code-cache.js';
 import { findProgram, type ProfileStore } from './profiles.js';
 import { prepareRuntimeDir } from './runtime.js';
 import { checkGl, type IGlInfo } from './sessions/gl.js';
@@ -126,6 +127,20 @@ export async function doctor(o: {
   );
   if (!nodeOk) {
     ok = false;
+  }
+
+  const cache = codeCacheStatus();
+  if (cache) {
+    lines.push(
+      `V8 code cache (a faster start): ${
+        {
+          used: `used (${cache.file})`,
+          rejected: `refused by this Node.js, written again once the daemon serves (${cache.file})`,
+          missing: `none yet, written once the daemon serves (${cache.file})`,
+          off: `off: ${cache.why}`
+        }[cache.state]
+      }`
+    );
   }
 
   const xvnc = await findProgram(o.xvnc);

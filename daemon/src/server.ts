@@ -350,13 +350,8 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     logger: cfg.quiet ? false : {}
   });
 
-  const orphans = await sessions.cleanOrphans();
-  if (orphans) {
-    app.log.warn(`ended ${orphans} process(es) left by an earlier daemon`);
-  }
-  // Reports each bad profile through onProblem, once: later reads report only changes.
-  await profiles.load();
-
+  // Listen first: jupyter-server-proxy's readiness probe (and the user's first click) waits
+  // for the first answer, not for the housekeeping below.
   await serve(app, cfg, async () => {
     sessions.dispose();
     await sessions.stopAll({ code: 'daemon-shutdown', message: 'The desktops service stopped' });
@@ -369,6 +364,13 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       }
     });
   });
+  // Starts wait for this (SessionManager serializes them behind it).
+  const orphans = await sessions.cleanOrphans();
+  if (orphans) {
+    app.log.warn(`ended ${orphans} process(es) left by an earlier daemon`);
+  }
+  // Reports each bad profile through onProblem, once: later reads report only changes.
+  await profiles.load();
 }
 
 /** Listens as the config says, and stops (`cleanup` first) on SIGTERM or SIGINT, exiting 0. */

@@ -22,7 +22,8 @@ import {
   startSession,
   type ITestDaemon,
   waitFor,
-  waitForState
+  waitForState,
+  ENDED
 } from './helpers';
 
 /** A FAKE program: prints who it is, its argv and the environment the xstartup gave it. */
@@ -167,7 +168,7 @@ describe('VAPOR, Panoply and MATLAB with FAKE installs', () => {
     writeFileSync(join(oldJava, 'java'), '#!/bin/sh\necho \'openjdk version "1.8.0_392"\' >&2\n');
     chmodSync(join(oldJava, 'java'), 0o755);
     process.env.PATH = `${oldJava}:${savedPath}`;
-    const r = await startSession(d.socket, { profile: 'panoply' });
+    const r = await startSession(d.socket, { profile: 'panoply' }, ENDED);
     expect(r.state).toBe('failed');
     expect(r.exit.message).toBe(
       `NASA Panoply did not start: Panoply needs Java 11 or newer; ${join(oldJava, 'java')} is Java 8`

@@ -151,6 +151,8 @@ describe('app-only sessions', () => {
       profile: 'ncview',
       open: 'data/temperature.nc'
     });
+    // Its processes, once all there: `running` comes as the X server answers.
+    await sessionProcess(running.id, 'ncview');
     const before = (await sessionPids(running.id)).sort();
     writeFileSync(join(root, 'notes.txt'), 'not netCDF');
     for (const [body, status, message] of [

@@ -54,6 +54,13 @@ describe('the event stream', () => {
     writeProfile(dir, 'test-min', 'exec sleep 600', { title: 'Minimal' });
     writeProfile(dir, 'test-other', 'exec sleep 600', { title: 'Other' });
     writeProfile(dir, 'test-exit1', 'echo broken >&2\nexit 1', { title: 'Exit1' });
+    // Gives up a moment after its desktop answers (a licence check, a missing file).
+    writeProfile(
+      dir,
+      'test-late',
+      'until xprop -root >/dev/null 2>&1; do sleep 0.05; done\nsleep 0.6\nexit 4',
+      { title: 'Late' }
+    );
     d = await startDaemon([dir], { maxSessions: 1 });
   });
   afterAll(() => d?.close());
@@ -96,13 +103,32 @@ describe('the event stream', () => {
     expect(r.status).toBe(202);
     const id = r.json.id;
     await waitFor(() => c.states(id).includes('failed'), 10000, 'the failure');
-    expect(c.states(id)).toEqual(['starting', 'stopping', 'failed']);
+    // `running` comes between when the RFB socket answered before the script failed.
+    expect(c.states(id).filter(x => x !== 'running')).toEqual(['starting', 'stopping', 'failed']);
     const failed = c.got.at(-1);
     expect(failed).toMatchObject({
       session: {
         exit: {
           code: 'start-failed',
           message: 'Exit1 did not start: its start script exited (status 1)'
+        }
+      }
+    });
+    c.ws.close();
+  });
+
+  it('says `running` as the desktop answers, and a script that fails moments later is a start that failed', async () => {
+    const c = await Events.open(d.socket);
+    const r = await request(d.socket, 'POST', '/api/sessions', { profile: 'test-late' });
+    const id = r.json.id;
+    await waitFor(() => c.states(id).includes('failed'), 15000, 'the failure');
+    // Nothing waited to see whether it held: it ran first, with its X server up.
+    expect(c.states(id)).toEqual(['starting', 'running', 'stopping', 'failed']);
+    expect(c.got.at(-1)).toMatchObject({
+      session: {
+        exit: {
+          code: 'start-failed',
+          message: 'Late did not start: its start script exited (status 4)'
         }
       }
     });

@@ -16,6 +16,7 @@ import {
   request,
   requireProgram,
   sessionPids,
+  sessionProcess,
   spawnDaemon,
   startDaemon,
   startSession,
@@ -24,7 +25,8 @@ import {
   waitFor,
   waitForState,
   writeProfile,
-  xvncOf
+  xvncOf,
+  ENDED
 } from './helpers';
 
 function profiles(): string {
@@ -69,6 +71,10 @@ describe('faults inside a session', () => {
 
   it('kill -9 Xtigervnc: the WebSocket closes with a reason, the session fails with its log, the next start works', async () => {
     const s = await startSession(d.socket, { profile: 'test-min' });
+    // `running` comes as the X server answers: its start script says its display soon after.
+    const log = async (): Promise<string> =>
+      (await request(d.socket, 'GET', `/api/sessions/${s.id}/log`)).json.text;
+    await waitFor(async () => /display=:\d+/.test(await log()), 10000, 'the start script');
     const c = await RfbTestClient.open(d.socket, s.id);
     await c.handshake();
     const closed = new Promise<{ code: number; reason: string }>(r =>
@@ -81,9 +87,7 @@ describe('faults inside a session', () => {
       code: 'xserver-exited',
       message: 'The X server exited (SIGKILL)'
     });
-    expect((await request(d.socket, 'GET', `/api/sessions/${s.id}/log`)).json.text).toMatch(
-      /display=:\d+/
-    );
+    expect(await log()).toMatch(/display=:\d+/);
     expect(await sessionPids(s.id)).toEqual([]);
     const next = await startSession(d.socket, { profile: 'test-min' });
     expect(next.state).toBe('running');
@@ -96,6 +100,8 @@ describe('faults inside a session', () => {
       expect(s.state).toBe('running');
       const xvnc = xvncOf(s.id).pid;
       if (order !== 'the X server alone') {
+        // `running` comes as the X server answers: its client, a moment later.
+        await sessionProcess(s.id, 'xprop');
         const others = (await sessionPids(s.id)).filter(p => p !== xvnc);
         for (const pid of others) {
           process.kill(pid, 'SIGKILL');
@@ -148,6 +154,7 @@ describe('faults inside a session', () => {
   it('a session that ends on its own while its X server lives is reported as the session', async () => {
     const s = await startSession(d.socket, { profile: 'test-xclient' });
     const xvnc = xvncOf(s.id).pid;
+    await sessionProcess(s.id, 'xprop');
     for (const pid of (await sessionPids(s.id)).filter(p => p !== xvnc)) {
       process.kill(pid, 'SIGKILL');
     }
@@ -164,7 +171,7 @@ describe('faults inside a session', () => {
   ] as const) {
     it(`an xstartup that exits at once with status ${status}: start fails with its log, nothing left running`, async () => {
       const before = (await findMarkedProcesses()).length;
-      const r = await startSession(d.socket, { profile });
+      const r = await startSession(d.socket, { profile }, ENDED);
       expect(r.state).toBe('failed');
       expect(r.exit.code).toBe('start-failed');
       expect(r.exit.message).toContain(`its start script exited (status ${status})`);
@@ -176,11 +183,11 @@ describe('faults inside a session', () => {
   }
 
   it("a desktop's output cannot pose as the reason the tab shows; its start script can", async () => {
-    const spoof = await startSession(d.socket, { profile: 'test-spoof' });
+    const spoof = await startSession(d.socket, { profile: 'test-spoof' }, ENDED);
     expect(spoof.exit.message).toBe('Spoof did not start: its start script exited (status 1)');
     const log = await request(d.socket, 'GET', `/api/sessions/${spoof.id}/log`);
     expect(log.json.text).toContain('jupyter-desktops: error: Your session expired');
-    const reason = await startSession(d.socket, { profile: 'test-reason' });
+    const reason = await startSession(d.socket, { profile: 'test-reason' }, ENDED);
     expect(reason.exit.message).toBe('Reason did not start: the licence server is down');
   });
 
@@ -439,10 +446,11 @@ describe('the daemon process itself', () => {
     await exited(p);
     expect((await sessionPids(s.id)).length).toBeGreaterThan(0); // orphaned, for now
     p = await spawnDaemon(sock, ['--runtime-dir', runtime, '--profiles-dir', dir]);
-    expect(await sessionPids(s.id)).toEqual([]);
-    expect(readdirSync(runtime)).toEqual([`d${p.pid}`]);
+    // It answers before its sweep; a start waits for the sweep.
     const next = await startSession(sock, { profile: 'test-min' });
     expect(next.state).toBe('running');
+    expect(await sessionPids(s.id)).toEqual([]);
+    expect(readdirSync(runtime)).toEqual([`d${p.pid}`]);
   });
 
   it('SIGTERM: clients get a close frame, every session stops, exit 0, even with a stuck client', async () => {
@@ -465,13 +473,32 @@ describe('the daemon process itself', () => {
 
   it('20 start/stop cycles and 100 connect/disconnect cycles leave no orphan; fds and memory stay flat', async () => {
     const sock = join(root, 'c.sock');
-    p = await spawnDaemon(sock, ['--runtime-dir', runtime, '--profiles-dir', dir]);
+    const cache = tmp('desktops-cache-');
+    p = await spawnDaemon(sock, ['--runtime-dir', runtime, '--profiles-dir', dir], {
+      XDG_CACHE_HOME: cache
+    });
     const fds = (): number => readdirSync(`/proc/${p!.pid}/fd`).length;
     const rssKiB = (): number =>
       Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p!.pid}/status`, 'latin1'))![1]);
-    // Warm up once so lazy initialisation is not counted as growth.
+    // Warm up so that lazy initialisation and V8's first heap steps are not counted as
+    // growth: starts, connections, stops, and the code cache the first daemon writes a few seconds after it started.
+    for (let i = 0; i < 4; i++) {
+      const w = await startSession(sock, { profile: 'test-min' });
+      await request(sock, 'DELETE', `/api/sessions/${w.id}`);
+    }
     const warm = await startSession(sock, { profile: 'test-min' });
+    for (let i = 0; i < 30; i++) {
+      const c = await RfbTestClient.open(sock, warm.id);
+      await c.handshake();
+      c.close();
+      await new Promise(r => c.ws.once('close', r));
+    }
     await request(sock, 'DELETE', `/api/sessions/${warm.id}`);
+    await waitFor(
+      () => readdirSync(join(cache, 'jupyter-desktops')).some(n => n.endsWith('.bin')),
+      20000,
+      'the code cache'
+    );
     const before = { fds: fds(), rss: rssKiB() };
     const ids: string[] = [];
     for (let i = 0; i < 20; i++) {

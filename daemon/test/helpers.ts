@@ -502,14 +502,21 @@ export async function displayOf(socket: string, id: string): Promise<number> {
 export async function startSession(
   socket: string,
   body: Record<string, unknown>,
-  o: { timeoutMs?: number; headers?: Record<string, string> } = {}
+  o: { timeoutMs?: number; headers?: Record<string, string>; until?: string[] } = {}
 ): Promise<any> {
   const r = await request(socket, 'POST', '/api/sessions', body, o.headers);
   if (r.status !== 202 || r.json.state !== 'starting') {
     throw new Error(`the start was refused: ${r.status} ${JSON.stringify(r.json)}`);
   }
-  return waitForState(socket, r.json.id, ['running', 'exited', 'failed'], o.timeoutMs, o.headers);
+  const until = o.until ?? ['running', 'exited', 'failed'];
+  return waitForState(socket, r.json.id, until, o.timeoutMs, o.headers);
 }
+
+/**
+ * For `startSession`, a start expected to fail: a session is `running` once its RFB socket
+ * answers, so a start script that fails at once ends it after that.
+ */
+export const ENDED = { until: ['exited', 'failed'] };
 
 /** Polls a session until its state is one of `states`; returns it. */
 export function waitForState(

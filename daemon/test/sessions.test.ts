@@ -22,7 +22,8 @@ import {
   waitFor,
   waitForState,
   writeProfile,
-  xvncOf
+  xvncOf,
+  ENDED
 } from './helpers';
 
 describe('desktop sessions with real Xtigervnc', () => {
@@ -140,7 +141,7 @@ describe('desktop sessions with real Xtigervnc', () => {
   });
 
   it('reports a start script that exits at once, with its output, and leaves nothing behind', async () => {
-    const r = await startSession(d.socket, { profile: 'test-fails' });
+    const r = await startSession(d.socket, { profile: 'test-fails' }, ENDED);
     expect(r.exit.code).toBe('start-failed');
     expect(r.exit.message).toMatch(/^Fails did not start: its start script exited \(status 3\)/);
     const id = r.id;

@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, watch, type FSWatcher } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -38,7 +38,6 @@ import {
   isAlive,
   MARKER_VAR,
   RUNTIME_VAR,
-  sleep,
   STOP_GRACE_MS,
   sweepMarked,
   waitExit
@@ -84,6 +83,8 @@ interface IRecord {
   xstartup?: ChildProcess;
   /** Set when a teardown begins; resolves once every process and the runtime dir are gone. */
   ended?: Promise<void>;
+  /** When it became `running` (ms since the epoch). */
+  runningAt?: number;
   /** When the last input arrived (ms since the epoch); start time until then. */
   lastInput: number;
   /** The log's last lines, kept once the runtime dir is gone. */
@@ -99,6 +100,8 @@ interface IRecord {
   launching?: Promise<void>;
   /** Aborted by a teardown that comes while the desktop still starts. */
   cancel?: AbortController;
+  /** Watches the log for writes, or waits to check its size once written to (`_watchLog`). */
+  logWatch?: FSWatcher | ReturnType<typeof setTimeout>;
 }
 
 /** Environment variables copied into a desktop's, when set: safe and useful there. */
@@ -106,12 +109,13 @@ const PASS_ENV = ['LANG', 'LANGUAGE', 'LC_ALL', 'LC_CTYPE', 'TZ', 'XDG_RUNTIME_D
 /** How long a desktop may take to answer on its RFB socket. */
 const START_TIMEOUT_MS = 15_000;
 /**
- * A start script that fails usually fails at once: wait this long after the RFB socket
- * answers, so that such a failure ends the start (`failed`, with its reason) rather than a
- * session that was briefly `running`.
+ * A start script that fails usually fails at once. A session is `running` as soon as its RFB
+ * socket answers (nothing waits to see whether it holds); a start script that exits this soon
+ * after with a status of its own (below 128) is reported as a start that failed
+ * (`start-failed`, with its reason), not as a session that ended.
  */
-const SETTLE_MS = 400;
-/** How often session logs are held to their limit. */
+const EARLY_EXIT_MS = 2000;
+/** How soon after a write a session log is held to its limit (and how often, while written). */
 const LOG_CHECK_MS = 1000;
 /** How many ended sessions are remembered for status queries. */
 const KEEP_ENDED = 20;
@@ -125,7 +129,6 @@ export class SessionManager extends EventEmitter {
   private readonly _o: Required<ISessionManagerOptions>;
 
   private _idleTimer?: ReturnType<typeof setInterval>;
-  private readonly _logTimer: ReturnType<typeof setInterval>;
 
   constructor(opts: ISessionManagerOptions) {
     super();
@@ -145,8 +148,6 @@ export class SessionManager extends EventEmitter {
         Object.entries(opts).filter(([, v]) => v !== undefined)
       ) as ISessionManagerOptions)
     };
-    this._logTimer = setInterval(() => void this._capLogs(), LOG_CHECK_MS);
-    this._logTimer.unref();
     if (this._o.idleTimeoutMs > 0) {
       const every = Math.max(250, Math.min(30_000, this._o.idleTimeoutMs / 4));
       this._idleTimer = setInterval(() => void this.cullIdle(), every);
@@ -216,15 +217,45 @@ export class SessionManager extends EventEmitter {
   /** Stops the idle and log checks (the daemon is closing). */
   dispose(): void {
     clearInterval(this._idleTimer);
-    clearInterval(this._logTimer);
+    for (const r of this._records.values()) {
+      this._unwatchLog(r);
+    }
   }
 
-  private async _capLogs(): Promise<void> {
-    for (const r of this._records.values()) {
-      if (isLive(r.session) && !r.ended) {
-        await capLog(join(r.dir, 'log'), this._o.logMaxBytes).catch(() => false);
-      }
+  /**
+   * Holds a session's log to its limit without a timer while the desktop is quiet: the first
+   * write after a check wakes the daemon (inotify), which checks the size a moment later and
+   * then waits for the next write. A chatty desktop costs one check a second, a quiet one none.
+   */
+  private _watchLog(r: IRecord): void {
+    if (r.ended) {
+      return;
     }
+    const file = join(r.dir, 'log');
+    try {
+      const watcher = watch(file, { persistent: false }, () => {
+        watcher.close();
+        const timer = setTimeout(async () => {
+          await capLog(file, this._o.logMaxBytes).catch(() => false);
+          this._watchLog(r);
+        }, LOG_CHECK_MS);
+        timer.unref();
+        r.logWatch = timer;
+      });
+      watcher.on('error', () => watcher.close());
+      r.logWatch = watcher;
+    } catch {
+      // The log is gone: so is the session.
+    }
+  }
+
+  private _unwatchLog(r: IRecord): void {
+    if (r.logWatch && 'close' in r.logWatch) {
+      r.logWatch.close();
+    } else {
+      clearTimeout(r.logWatch);
+    }
+    r.logWatch = undefined;
   }
 
   /** Stops running desktops that have had no input for the idle timeout. */
@@ -262,9 +293,15 @@ export class SessionManager extends EventEmitter {
    * Kills processes left by earlier daemons that died without stopping their sessions, and
    * removes their runtime directories. Each daemon owns `<root>/d<pid>`; only the directories
    * of daemons that are no longer alive are swept, so a user's second Jupyter server never
-   * touches the first one's desktops. Call once before serving.
+   * touches the first one's desktops. Call once, as the daemon starts serving.
    */
-  async cleanOrphans(): Promise<number> {
+  cleanOrphans(): Promise<number> {
+    // In the queue of starts and stops: a start asked meanwhile waits for it, so that its
+    // session (not yet known when the sweep began) is not taken for an orphan.
+    return this._serial(() => this._cleanOrphans());
+  }
+
+  private async _cleanOrphans(): Promise<number> {
     const root = dirname(this._o.runtimeDir);
     const own = this._o.runtimeDir;
     const known = new Set(this._records.keys());
@@ -538,6 +575,7 @@ export class SessionManager extends EventEmitter {
           return notStarted();
         }
         session.state = 'running';
+        record.runningAt = Date.now();
         this.emit('change', { ...session });
         return { ...session };
       },
@@ -568,6 +606,7 @@ export class SessionManager extends EventEmitter {
     );
     cancelled.catch(() => undefined);
     const logFd = openSync(join(r.dir, 'log'), 'a', 0o600);
+    this._watchLog(r);
     // The xstartup's fd 3: where its scripts say why a session failed (a line in the shared
     // log could be written by any program, a file name printed in an error message even).
     const errorFd = openSync(join(r.dir, ERROR_FILE), 'a', 0o600);
@@ -670,6 +709,15 @@ export class SessionManager extends EventEmitter {
           if (hasExited(xvnc)) {
             return;
           }
+          // A script that gives up at once exits with a status of its own; one killed by a
+          // signal (or whose program was: 128 + the signal, as shells say it) was running,
+          // and something ended it.
+          const early = r.runningAt !== undefined && Date.now() - r.runningAt < EARLY_EXIT_MS;
+          if (early && code !== null && code < 128) {
+            const why = `its start script exited (${how})`;
+            this._onExit(r, 'start-failed', `${s.title} did not start`, true, why);
+            return;
+          }
           this._onExit(r, 'xstartup-exited', ok ? what : `${what} with an error (${how})`, !ok);
         });
       });
@@ -679,7 +727,6 @@ export class SessionManager extends EventEmitter {
         startupDied,
         cancelled
       ]);
-      await Promise.race([sleep(SETTLE_MS), x.died, startupDied, cancelled]);
     } finally {
       closeSync(logFd);
       closeSync(errorFd);
@@ -713,9 +760,11 @@ export class SessionManager extends EventEmitter {
   /** One process of a running session ended on its own: tear the rest down. */
   private _onExit(
     r: IRecord,
-    code: 'xserver-exited' | 'xstartup-exited',
+    code: 'xserver-exited' | 'xstartup-exited' | 'start-failed',
     message: string,
-    failed: boolean
+    failed: boolean,
+    /** Why, when the script does not say it in a sentence of its own. */
+    fallback?: string
   ): void {
     if (r.ended || r.session.state !== 'running') {
       return;
@@ -723,7 +772,8 @@ export class SessionManager extends EventEmitter {
     void this._serial(async () => {
       // A failing xstartup may have said why in a sentence of its own: show that.
       const said = failed ? await reportedError(join(r.dir, ERROR_FILE)) : undefined;
-      const text = said ? `${message}: ${said}` : message;
+      const why = said ?? fallback;
+      const text = why ? `${message}: ${why}` : message;
       await this._teardown(r, { code, message: text }, failed ? 'failed' : 'exited');
     });
   }
@@ -738,6 +788,7 @@ export class SessionManager extends EventEmitter {
     r.session.exit = reason;
     this.emit('change', { ...r.session });
     r.cancel?.abort();
+    this._unwatchLog(r);
     r.ended = (async () => {
       // A start under way stops at its next step; then its processes are known.
       await r.launching?.catch(() => undefined);

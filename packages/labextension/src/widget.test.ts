@@ -65,8 +65,10 @@ describe('DesktopWidget with the real daemon', () => {
     const w = await shown({
       profile: { id: 'test-quick-exit', title: 'Quits <i>fast</i>', description: '' }
     });
+    // It may run for a moment first (`running` comes as its X server answers): its end, and
+    // then its log, follow.
     await expect
-      .poll(() => w.node.querySelector('.jp-Desktops-log')?.textContent)
+      .poll(() => w.node.querySelector('.jp-Desktops-log')?.textContent, { timeout: 10000 })
       .toContain('this app gives up');
     expect(w.state).toBe('failed');
     expect(message(w)).toMatch(/^Quits <i>fast<\/i> did not start: its start script exited/);
