@@ -17,6 +17,7 @@ APT_PACKAGES+=(
   mate-screensaver mate-power-manager xfce4-power-manager light-locker
   chromium shellcheck python3-tornado openssl
   podman runc containernetworking-plugins debootstrap
+  websockify # npm run bench: the reference deployment's path, measured beside ours
 )
 
 step() { printf '\n==> %s\n' "$*"; }

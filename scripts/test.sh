@@ -40,6 +40,9 @@ check "eslint" npx eslint .
 check "prettier" npx prettier --check .
 check "stylelint" npx stylelint "packages/labextension/style/**/*.css"
 check "shellcheck" bash scripts/shellcheck.sh
+# The benchmarks' harness, once and briefly (its figures mean nothing; npm run bench measures).
+check "bench harness (npm run bench -- --smoke)" \
+  npm run bench --silent -- --smoke --out test-results/bench-smoke
 
 printf '\n==> vitest (unit and integration, real Xtigervnc; the default and root projects)\n'
 rm -f test-results/vitest.json

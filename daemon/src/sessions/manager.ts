@@ -250,11 +250,8 @@ export class SessionManager extends EventEmitter {
   }
 
   private _unwatchLog(r: IRecord): void {
-    if (r.logWatch && 'close' in r.logWatch) {
-      r.logWatch.close();
-    } else {
-      clearTimeout(r.logWatch);
-    }
+    // A watcher closes; so does a Node.js timer (close() clears it).
+    r.logWatch?.close();
     r.logWatch = undefined;
   }
 
