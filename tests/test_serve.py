@@ -260,6 +260,10 @@ def test_sigint_stops_lab_nginx_the_daemon_and_every_desktop_even_in_the_backgro
         time.sleep(0.2)
         status, session = request(f"{base}desktops/api/sessions/{session['id']}", token)
         assert status == 200, session
+    # `running` comes as the X server answers: its start script's program, a moment later.
+    while "sleep 600" not in "\n".join(process_tree(served.pid).values()):
+        assert time.monotonic() < deadline, f"the session's program did not start: {session}"
+        time.sleep(0.2)
     served.tree = process_tree(served.pid)
     commands = "\n".join(served.tree.values())
     expected = ["jupyter", "jupyter-desktops-daemon", "Xtigervnc", "sleep 600"]

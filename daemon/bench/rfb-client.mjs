@@ -124,10 +124,10 @@ class Reader {
 
 /**
  * Opens the transport, handing each chunk to `onData` from the first (the server's greeting
- * can come with the WebSocket's 101, before anyone could subscribe after `open`); resolves
- * with { write(buf), close(), onClose(cb) }.
+ * can come with the WebSocket's 101, before anyone could subscribe after `open`), and its
+ * end to `onEnd`; resolves with { write(buf), close() }.
  */
-function open(target, onData) {
+function open(target, onData, onEnd) {
   return new Promise((resolve, reject) => {
     if (target.unix) {
       const sock = connect(target.unix);
@@ -135,14 +135,9 @@ function open(target, onData) {
       sock.once('error', reject);
       sock.once('connect', () => {
         sock.off('error', reject);
-        resolve({
-          write: b => sock.write(b),
-          close: () => sock.destroy(),
-          onClose: cb => {
-            sock.on('close', () => cb(new Error('the RFB socket closed')));
-            sock.on('error', cb);
-          }
-        });
+        sock.on('close', () => onEnd(new Error('the RFB socket closed')));
+        sock.on('error', onEnd);
+        resolve({ write: b => sock.write(b), close: () => sock.destroy() });
       });
       return;
     }
@@ -158,14 +153,9 @@ function open(target, onData) {
     );
     ws.once('open', () => {
       ws.off('error', reject);
-      resolve({
-        write: b => ws.send(b),
-        close: () => ws.terminate(),
-        onClose: cb => {
-          ws.on('close', (code, why) => cb(new Error(`the WebSocket closed: ${code} ${why}`)));
-          ws.on('error', cb);
-        }
-      });
+      ws.on('close', (code, why) => onEnd(new Error(`the WebSocket closed: ${code} ${why}`)));
+      ws.on('error', onEnd);
+      resolve({ write: b => ws.send(b), close: () => ws.terminate() });
     });
   });
 }
@@ -180,8 +170,11 @@ export class RfbClient {
    */
   static async connect(target, options = {}) {
     const c = new RfbClient(options);
-    c.transport = await open(target, b => c.reader.push(b));
-    c.transport.onClose(err => c.reader.fail(err));
+    c.transport = await open(
+      target,
+      b => c.reader.push(b),
+      err => c.reader.fail(err)
+    );
     await c._handshake();
     return c;
   }
@@ -193,7 +186,6 @@ export class RfbClient {
     this.bytes = 0;
     this.frames = 0;
     this.listeners = new Set();
-    this.closed = false;
     /** Resolves with the first FramebufferUpdate; `firstFrameAt` is when it was complete. */
     this.firstFrame = new Promise((resolve, reject) => {
       this._first = resolve;
@@ -260,7 +252,6 @@ export class RfbClient {
     }
     this.request(false);
     this.loop = this._loop().catch(err => {
-      this.closed = true;
       this.error = err;
       this._firstFailed(err);
       for (const l of this.listeners) {
@@ -321,7 +312,6 @@ export class RfbClient {
   }
 
   close() {
-    this.closed = true;
     this.transport.close();
   }
 
