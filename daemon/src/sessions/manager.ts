@@ -324,9 +324,11 @@ export class SessionManager extends EventEmitter {
     }
     // TMPDIRs of sessions nothing runs any more: no daemon of ours lists the session and no
     // process carries its marker (a second server may use another runtime root).
-    const live = new Set((await this._userSessions()).map(s => s.id));
-    const marked = new Set((await findMarkedProcesses()).map(p => p.session));
-    await sweepSessionTmps(id => !live.has(id) && !marked.has(id));
+    await sweepSessionTmps(async () => {
+      const live = new Set((await this._userSessions()).map(s => s.id));
+      const marked = new Set((await findMarkedProcesses()).map(p => p.session));
+      return id => !live.has(id) && !marked.has(id);
+    });
     await removeStaleSockets();
     return killed;
   }

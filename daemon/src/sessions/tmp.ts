@@ -39,12 +39,18 @@ export async function makeSessionTmp(id: string): Promise<string> {
 
 /**
  * Removes the TMPDIRs this user's sessions left (a daemon killed before it could) for which
- * `gone(session id)` holds.
+ * the test `gone()` gives holds. The directories are listed first and the test is made after:
+ * a session's directory exists before its TMPDIR does, so one that starts meanwhile (in
+ * another daemon of the user) is seen as live and keeps it.
  */
-export async function sweepSessionTmps(gone: (id: string) => boolean): Promise<void> {
-  for (const name of await readdir(tmpdir()).catch(() => [] as string[])) {
+export async function sweepSessionTmps(
+  gone: () => Promise<(id: string) => boolean>
+): Promise<void> {
+  const names = await readdir(tmpdir()).catch(() => [] as string[]);
+  const isGone = await gone();
+  for (const name of names) {
     const m = SESSION_TMP.exec(name);
-    if (!m || Number(m[1]) !== UID || !gone(m[2])) {
+    if (!m || Number(m[1]) !== UID || !isGone(m[2])) {
       continue;
     }
     const path = join(tmpdir(), name);
@@ -62,10 +68,8 @@ export async function sweepSessionTmps(gone: (id: string) => boolean): Promise<v
  * listens on any more (a bound socket is listed in /proc/net/unix).
  */
 export async function removeStaleSockets(tmp = '/tmp'): Promise<void> {
-  const listening = await readFile('/proc/net/unix', 'latin1').catch(() => undefined);
-  if (listening === undefined) {
-    return;
-  }
+  // Listed before the listeners are read: a socket bound meanwhile (a desktop starting while
+  // another one ends) is listed in /proc/net/unix by then, and kept.
   const candidates = [
     ...(await readdir(tmp).catch(() => [] as string[]))
       .filter(n => n.startsWith('dbus-'))
@@ -74,6 +78,10 @@ export async function removeStaleSockets(tmp = '/tmp'): Promise<void> {
       join(tmp, '.ICE-unix', n)
     )
   ];
+  const listening = await readFile('/proc/net/unix', 'latin1').catch(() => undefined);
+  if (listening === undefined) {
+    return;
+  }
   for (const path of candidates) {
     const st = await lstat(path).catch(() => undefined);
     if (st?.isSocket() && st.uid === UID && !listening.includes(` ${path}\n`)) {
