@@ -79,7 +79,8 @@ describe('app-only sessions', () => {
         kind: 'app',
         ...extra
       });
-    app('test-quick', 'Quick', `/bin/sh -c 'sleep 1; exit 0'`);
+    // Past the daemon's early-exit window (2 s): an app that ran, then quit.
+    app('test-quick', 'Quick', `/bin/sh -c 'sleep 3; exit 0'`);
     app('test-glxgears', 'Gears', '/usr/bin/glxgears', { gl: '3.3' });
     writeProfile(dir, 'test-gl-future', 'exec sleep 600', {
       title: 'Future',

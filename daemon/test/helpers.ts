@@ -91,6 +91,8 @@ export async function startDaemon(
     /** Another daemon's runtime root, to stand for a second Jupyter server of the user. */
     runtimeRoot?: string;
     logMaxBytes?: number;
+    /** The X server program (default Xtigervnc). */
+    xvnc?: string;
   } = {}
 ): Promise<ITestDaemon> {
   const root = tmp('desktops-daemon-');
@@ -109,7 +111,7 @@ export async function startDaemon(
   const sessions = new SessionManager({
     profiles,
     runtimeDir,
-    xvnc: 'Xtigervnc',
+    xvnc: opts.xvnc ?? 'Xtigervnc',
     maxSessions: opts.maxSessions ?? 1,
     maxWidth: 1920,
     maxHeight: 1080,
