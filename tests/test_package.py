@@ -100,12 +100,14 @@ def test_settings_in_jupyter_server_config_become_daemon_flags(config):
     (site / "jupyter_server_config.py").write_text(
         "c.Desktops.max_sessions = 2\n"
         "c.Desktops.idle_timeout = 90\n"
+        "c.Desktops.prestart_minutes = 0\n"
         "c.Desktops.max_geometry = '3840x2160'\n"
         "c.Desktops.runtime_dir = '/run/desktops/{uid}-{user}'\n"
     )
     cmd = jsp_argv("/s")
     assert flag(cmd, "--max-sessions") == "2"
     assert flag(cmd, "--idle-timeout") == "90.0"
+    assert flag(cmd, "--prestart") == "0.0"
     assert flag(cmd, "--max-geometry") == "3840x2160"
     user = pwd.getpwuid(os.getuid()).pw_name
     assert flag(cmd, "--runtime-dir") == f"/run/desktops/{os.getuid()}-{user}"
@@ -383,6 +385,7 @@ def test_every_setting_has_its_type_and_help_in_help_all():
         ("max_sessions", "Int"),
         ("max_geometry", "Unicode"),
         ("idle_timeout", "Float"),
+        ("prestart_minutes", "Float"),
         ("runtime_dir", "Unicode"),
         ("xvnc", "Unicode"),
         ("node", "Unicode"),

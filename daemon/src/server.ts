@@ -33,6 +33,8 @@ const USAGE = `usage: jupyter-desktops-daemon (--socket PATH | --tcp 127.0.0.1:P
   --max-sessions N      desktops a user may run at once (default 1)
   --max-geometry WxH    largest desktop a client may ask for (default ${DEFAULT_MAX_GEOMETRY})
   --idle-timeout MIN    stop a desktop after MIN minutes without input (default 0: never)
+  --prestart MIN        keep an X server ready for the next click (started when the
+                        launcher shows) for MIN minutes unused (default 3; 0: never)
   --xvnc PATH           X server program (default Xtigervnc)
   --python PATH         Python 3 that runs each desktop's session reaper (default python3)
   --quiet               no request log`;
@@ -64,6 +66,8 @@ export interface IDaemonConfig {
   python: string;
   quiet: boolean;
   idleTimeoutMs: number;
+  /** How long an X server started ahead of a click waits for it (0: none is started). */
+  prestartMs: number;
   doctor: boolean;
   /** `--profiles`: print the profiles found and where (for `jupyter desktops profiles`). */
   profiles: boolean;
@@ -91,6 +95,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): IDaemonConf
         'max-sessions': { type: 'string' },
         'max-geometry': { type: 'string' },
         'idle-timeout': { type: 'string' },
+        prestart: { type: 'string' },
         xvnc: { type: 'string' },
         python: { type: 'string' },
         quiet: { type: 'boolean' },
@@ -134,6 +139,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): IDaemonConf
   if (!Number.isFinite(idle) || idle < 0 || idle > 525600) {
     throw new UsageError('--idle-timeout must be a number of minutes (0 turns it off)');
   }
+  const prestart = Number(values.prestart ?? '3');
+  if (!Number.isFinite(prestart) || prestart < 0 || prestart > 1440) {
+    throw new UsageError('--prestart must be a number of minutes from 0 (off) to 1440');
+  }
   const geo = /^(\d{3,4})x(\d{3,4})$/.exec(values['max-geometry'] ?? DEFAULT_MAX_GEOMETRY);
   if (!geo) {
     throw new UsageError('--max-geometry must look like 3840x2160');
@@ -161,7 +170,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): IDaemonConf
     quiet: !!values.quiet,
     doctor: !!values.doctor,
     profiles: !!values.profiles,
-    idleTimeoutMs: idle * 60_000
+    idleTimeoutMs: idle * 60_000,
+    prestartMs: prestart * 60_000
   };
 }
 
@@ -338,6 +348,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     maxWidth: cfg.maxWidth,
     maxHeight: cfg.maxHeight,
     idleTimeoutMs: cfg.idleTimeoutMs,
+    spareTimeoutMs: cfg.prestartMs,
     rootDir: cfg.rootDir,
     reaper: join(assetsRoot(), 'profiles', 'session-reaper.py'),
     python: cfg.python,

@@ -91,6 +91,7 @@ export async function startDaemon(
     /** Another daemon's runtime root, to stand for a second Jupyter server of the user. */
     runtimeRoot?: string;
     logMaxBytes?: number;
+    spareTimeoutMs?: number;
     /** The X server program (default Xtigervnc). */
     xvnc?: string;
   } = {}
@@ -118,7 +119,8 @@ export async function startDaemon(
     idleTimeoutMs: opts.idleTimeoutMs,
     rootDir: opts.rootDir,
     reaper: REAPER,
-    logMaxBytes: opts.logMaxBytes
+    logMaxBytes: opts.logMaxBytes,
+    spareTimeoutMs: opts.spareTimeoutMs
   });
   const app = await buildApp({ profiles, sessions, token: opts.token });
   await app.listen({ path: socket });

@@ -1,6 +1,6 @@
 // The web side under attack and abuse: authentication on every route, Origin checks before
 // the upgrade, oversized and garbage WebSocket traffic, and desktop resizes beyond the limit.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -74,11 +74,16 @@ describe('the web side', () => {
     const checked: string[] = [];
     for (const route of Object.values(ROUTES)) {
       const path = `/${routePath(route, { id: route.startsWith(ROUTES.profiles) ? 'xfce' : id })}`;
-      for (const method of ['GET', 'POST', 'DELETE'] as const) {
+      for (const method of ['GET', 'POST', 'PUT', 'DELETE'] as const) {
         if (!d.app.hasRoute({ method, url: route })) {
           continue;
         }
-        const body = method === 'POST' ? { profile: 'test-min' } : undefined;
+        const body =
+          method === 'POST'
+            ? { profile: 'test-min' }
+            : method === 'PUT'
+              ? { width: 800, height: 600 }
+              : undefined;
         for (const headers of [{}, { authorization: 'token nope' }]) {
           const r = await request(d.socket, method, path, body, headers);
           expect(r.status, `${method} ${path}`).toBe(401);
@@ -89,9 +94,12 @@ describe('the web side', () => {
     }
     // Every route the daemon serves, the RFB stream and the event stream included (refused
     // before the upgrade).
-    expect(checked).toHaveLength(11);
+    expect(checked).toHaveLength(13);
     expect(checked).toContain(`GET ${ROUTES.events}`);
+    expect(checked).toContain(`PUT ${ROUTES.spare}`);
     expect(d.sessions.live().map(s => s.id)).toEqual([id]);
+    // No X server was started ahead either: the session's directory is the only one.
+    expect(readdirSync(d.runtimeDir)).toEqual([id]);
   });
 
   it('the WebSocket route refuses a missing token (401) and a foreign Origin (403) before the upgrade', async () => {

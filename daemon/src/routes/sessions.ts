@@ -1,4 +1,5 @@
-// Desktop sessions: list, start (ending the oldest at the limit), status, stop and log.
+// Desktop sessions: list, start (ending the oldest at the limit), status, stop and log; and the
+// X server started ahead of the next click.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import {
   ROUTES,
@@ -6,6 +7,8 @@ import {
   SessionList,
   SessionLog,
   SessionParams,
+  Spare,
+  SpareBody,
   StartSessionBody
 } from '@jupyterlab-desktops/protocol';
 import { SessionError } from '../sessions/errors.js';
@@ -84,5 +87,30 @@ export const sessionRoutes: FastifyPluginAsyncTypebox<IRoutesOptions> = async (a
       }
     },
     async req => ({ id: req.params.id, ...(await sessions.log(req.params.id)) })
+  );
+
+  // The launcher shows the desktop tiles: have an X server of the tab's size ready, so that a
+  // click costs only its start script. Answers as soon as it is spawned.
+  app.put(
+    ROUTES.spare,
+    {
+      schema: {
+        body: SpareBody,
+        response: {
+          200: Spare,
+          ...errorResponses('bad-request', 'payload-too-large', 'start-failed')
+        }
+      }
+    },
+    async req => sessions.prepare(req.body)
+  );
+
+  app.delete(
+    ROUTES.spare,
+    { schema: { response: { 204: {}, ...errorResponses() } } },
+    async (_req, reply) => {
+      await sessions.discardSpare();
+      return reply.code(204).send();
+    }
   );
 };

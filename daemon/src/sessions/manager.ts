@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { closeSync, openSync, watch, type FSWatcher } from 'node:fs';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { access, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import {
@@ -17,7 +17,8 @@ import {
   isLive,
   SESSION_ID_PATTERN,
   type ExitReason,
-  type Session
+  type Session,
+  type Spare
 } from '@jupyterlab-desktops/protocol';
 import type { IResolvedProfile, ProfileStore } from '../profiles.js';
 import { SessionError } from './errors.js';
@@ -43,7 +44,7 @@ import {
   waitExit
 } from './procs.js';
 import { makeSessionTmp, removeStaleSockets, sweepSessionTmps } from './tmp.js';
-import { startXvnc, waitForRfb, xvncMemoryLimit } from './xvnc.js';
+import { startXvnc, waitForRfb, xvncMemoryLimit, type IXServer } from './xvnc.js';
 
 export { SessionError } from './errors.js';
 
@@ -73,6 +74,27 @@ export interface ISessionManagerOptions {
   umask?: number;
   /** Largest a session log may grow (checked every second; default 4 MiB). */
   logMaxBytes?: number;
+  /**
+   * How long an X server started ahead of a click (prepare()) waits for a start to take it
+   * before it ends (default 3 minutes; 0 turns pre-starting off).
+   */
+  spareTimeoutMs?: number;
+}
+
+/**
+ * An X server started before the click that will use it: its directory is a session's (the
+ * session that takes it keeps its id), marked with SPARE_MARK so that the user's other
+ * daemons do not count it as a desktop.
+ */
+interface ISpare {
+  id: string;
+  dir: string;
+  width: number;
+  height: number;
+  x: IXServer;
+  state: 'starting' | 'ready';
+  expires: number;
+  timer: ReturnType<typeof setTimeout>;
 }
 
 interface IRecord {
@@ -102,6 +124,8 @@ interface IRecord {
   cancel?: AbortController;
   /** Watches the log for writes, or waits to check its size once written to (`_watchLog`). */
   logWatch?: FSWatcher | ReturnType<typeof setTimeout>;
+  /** The X server started ahead of the click (prepare()), which this session took. */
+  spare?: IXServer;
 }
 
 /** Environment variables copied into a desktop's, when set: safe and useful there. */
@@ -122,6 +146,10 @@ const KEEP_ENDED = 20;
 /** How long a session's end waits to learn whether its X server went first. */
 const X_SERVER_GRACE_MS = 500;
 const SESSION_ID = new RegExp(SESSION_ID_PATTERN);
+/** The file in a session directory that says it holds a pre-started X server, not a desktop. */
+const SPARE_MARK = 'spare';
+/** What a pre-started X server calls its desktop until a start takes it. */
+const SPARE_NAME = 'Desktop';
 
 export class SessionManager extends EventEmitter {
   private readonly _records = new Map<string, IRecord>();
@@ -129,6 +157,7 @@ export class SessionManager extends EventEmitter {
   private readonly _o: Required<ISessionManagerOptions>;
 
   private _idleTimer?: ReturnType<typeof setInterval>;
+  private _spare?: ISpare;
 
   constructor(opts: ISessionManagerOptions) {
     super();
@@ -143,6 +172,7 @@ export class SessionManager extends EventEmitter {
       python: 'python3',
       umask: 0o022,
       logMaxBytes: 4 * 1024 * 1024,
+      spareTimeoutMs: 3 * 60_000,
       // An option given as undefined keeps its default.
       ...(Object.fromEntries(
         Object.entries(opts).filter(([, v]) => v !== undefined)
@@ -217,6 +247,7 @@ export class SessionManager extends EventEmitter {
   /** Stops the idle and log checks (the daemon is closing). */
   dispose(): void {
     clearInterval(this._idleTimer);
+    clearTimeout(this._spare?.timer);
     for (const r of this._records.values()) {
       this._unwatchLog(r);
     }
@@ -302,6 +333,9 @@ export class SessionManager extends EventEmitter {
     const root = dirname(this._o.runtimeDir);
     const own = this._o.runtimeDir;
     const known = new Set(this._records.keys());
+    if (this._spare) {
+      known.add(this._spare.id);
+    }
     const dead = (runtime: string): boolean => {
       if (runtime === own) {
         return false;
@@ -336,7 +370,7 @@ export class SessionManager extends EventEmitter {
   /** How many of the user's sessions other daemons of theirs run. */
   private async _sessionsElsewhere(): Promise<number> {
     const own = basename(this._o.runtimeDir);
-    return (await this._userSessions()).filter(s => `d${s.daemon}` !== own).length;
+    return (await this._userSessions()).filter(s => `d${s.daemon}` !== own && !s.spare).length;
   }
 
   private _elsewhereMessage(n: number): string {
@@ -352,9 +386,9 @@ export class SessionManager extends EventEmitter {
    * (a user's second Jupyter server runs a second daemon): their directories exist from the
    * start until the end of their stop.
    */
-  private async _userSessions(): Promise<{ daemon: number; id: string }[]> {
+  private async _userSessions(): Promise<{ daemon: number; id: string; spare: boolean }[]> {
     const root = dirname(this._o.runtimeDir);
-    const found: { daemon: number; id: string }[] = [];
+    const found: { daemon: number; id: string; spare: boolean }[] = [];
     for (const name of await readdir(root).catch(() => [] as string[])) {
       const m = /^d(\d+)$/.exec(name);
       if (!m || !isAlive(Number(m[1]))) {
@@ -362,7 +396,11 @@ export class SessionManager extends EventEmitter {
       }
       for (const id of await readdir(join(root, name)).catch(() => [] as string[])) {
         if (SESSION_ID.test(id)) {
-          found.push({ daemon: Number(m[1]), id });
+          const spare = await access(join(root, name, id, SPARE_MARK)).then(
+            () => true,
+            () => false
+          );
+          found.push({ daemon: Number(m[1]), id, spare });
         }
       }
     }
@@ -411,11 +449,151 @@ export class SessionManager extends EventEmitter {
     });
   }
 
-  /** Stops every session (daemon shutdown). */
+  /** Stops every session and the pre-started X server (daemon shutdown). */
   stopAll(reason: ExitReason): Promise<void> {
     return this._serial(async () => {
-      await Promise.all([...this._records.values()].map(r => this._teardown(r, reason, 'exited')));
+      await Promise.all([
+        ...[...this._records.values()].map(r => this._teardown(r, reason, 'exited')),
+        this._spare && this._endSpare(this._spare)
+      ]);
     });
+  }
+
+  /**
+   * Has an X server of this size running before the click that uses it (the launcher shows
+   * the desktop tiles): a start of that size then costs only its start script. One per user:
+   * asking again keeps it for another spareTimeoutMs, another size replaces it, and none
+   * starts while another Jupyter server of the user holds one. Resolves once it is spawned.
+   */
+  prepare(geometry: { width: number; height: number }): Promise<Spare> {
+    return this._serial(async () => {
+      if (!this._o.spareTimeoutMs) {
+        return { state: 'off' };
+      }
+      const { width, height } = this._size(geometry);
+      const old = this._spare;
+      if (old && old.width === width && old.height === height) {
+        this._keepSpare(old);
+        return this._spareInfo(old);
+      }
+      if (old) {
+        await this._endSpare(old);
+      }
+      const own = basename(this._o.runtimeDir);
+      if ((await this._userSessions()).some(s => s.spare && `d${s.daemon}` !== own)) {
+        return { state: 'off' };
+      }
+      return this._spareInfo(await this._startSpare(width, height));
+    });
+  }
+
+  /** Ends the pre-started X server, if there is one. */
+  discardSpare(): Promise<void> {
+    return this._serial(async () => {
+      if (this._spare) {
+        await this._endSpare(this._spare);
+      }
+    });
+  }
+
+  private async _startSpare(width: number, height: number): Promise<ISpare> {
+    const id = randomBytes(12).toString('base64url');
+    const dir = join(this._o.runtimeDir, id);
+    let x: IXServer;
+    try {
+      await mkdir(dir, { mode: 0o700 });
+      await writeFile(join(dir, SPARE_MARK), '', { mode: 0o600 });
+      const logFd = openSync(join(dir, 'log'), 'a', 0o600);
+      try {
+        x = await startXvnc({
+          xvnc: this._o.xvnc,
+          dir,
+          width,
+          height,
+          desktopName: SPARE_NAME,
+          env: this._env(id, dir),
+          output: logFd,
+          timeoutMs: START_TIMEOUT_MS,
+          memoryLimit: xvncMemoryLimit(this._o.maxWidth, this._o.maxHeight)
+        });
+      } finally {
+        closeSync(logFd);
+      }
+    } catch (err) {
+      await rm(dir, { recursive: true, force: true });
+      throw new SessionError(
+        'start-failed',
+        `No X server could be started ahead of a click: ${describeFsError(err, dir)}`
+      );
+    }
+    const spare: ISpare = {
+      id,
+      dir,
+      width,
+      height,
+      x,
+      state: 'starting',
+      expires: 0,
+      timer: setTimeout(() => undefined, 0)
+    };
+    this._spare = spare;
+    this._keepSpare(spare);
+    // One that dies (or never answers) is dropped: a click then starts its own, which says why.
+    x.child.once('exit', () => this._dropSpare(spare));
+    Promise.race([x.display.then(() => waitForRfb(x.rfbSocket, START_TIMEOUT_MS)), x.died]).then(
+      () => {
+        spare.state = 'ready';
+      },
+      () => this._dropSpare(spare)
+    );
+    return spare;
+  }
+
+  /** Keeps the pre-started X server for another spareTimeoutMs. */
+  private _keepSpare(spare: ISpare): void {
+    clearTimeout(spare.timer);
+    spare.expires = Date.now() + this._o.spareTimeoutMs;
+    spare.timer = setTimeout(() => this._dropSpare(spare), this._o.spareTimeoutMs);
+    spare.timer.unref();
+  }
+
+  private _spareInfo(spare: ISpare): Spare {
+    return {
+      state: spare.state,
+      width: spare.width,
+      height: spare.height,
+      expiresAt: new Date(spare.expires).toISOString()
+    };
+  }
+
+  /** Ends a pre-started X server unless a start took it meanwhile. */
+  private _dropSpare(spare: ISpare): void {
+    void this._serial(async () => {
+      if (this._spare === spare) {
+        await this._endSpare(spare);
+      }
+    });
+  }
+
+  private async _endSpare(spare: ISpare): Promise<void> {
+    if (this._spare === spare) {
+      this._spare = undefined;
+    }
+    clearTimeout(spare.timer);
+    await endGroups([spare.x.child]);
+    await sweepMarked((runtime, s) => runtime === this._o.runtimeDir && s === spare.id);
+    await rm(spare.dir, { recursive: true, force: true });
+  }
+
+  /** The pre-started X server, if it has this size: it is the caller's from now on. */
+  private _takeSpare(width: number, height: number): ISpare | undefined {
+    const spare = this._spare;
+    if (!spare || spare.width !== width || spare.height !== height) {
+      return undefined;
+    }
+    this._spare = undefined;
+    clearTimeout(spare.timer);
+    return spare;
   }
 
   /** The last part of a session's log (Xtigervnc and xstartup output). */
@@ -431,6 +609,27 @@ export class SessionManager extends EventEmitter {
     const next = this._queue.then(fn, fn);
     this._queue = next.catch(() => undefined);
     return next;
+  }
+
+  /** A size held to the site's limits; the default where none is given. */
+  private _size(geometry: { width?: number; height?: number }): {
+    width: number;
+    height: number;
+  } {
+    return {
+      width: this._clamp(
+        geometry.width,
+        GEOMETRY.minWidth,
+        this._o.maxWidth,
+        GEOMETRY.defaultWidth
+      ),
+      height: this._clamp(
+        geometry.height,
+        GEOMETRY.minHeight,
+        this._o.maxHeight,
+        GEOMETRY.defaultHeight
+      )
+    };
   }
 
   private _clamp(v: number | undefined, min: number, max: number, dflt: number): number {
@@ -467,33 +666,10 @@ export class SessionManager extends EventEmitter {
     }
     const file: IOpenFile | undefined =
       open === undefined ? undefined : await resolveOpen(p, this._o.rootDir, open);
-    const width = this._clamp(
-      geometry.width,
-      GEOMETRY.minWidth,
-      this._o.maxWidth,
-      GEOMETRY.defaultWidth
-    );
-    const height = this._clamp(
-      geometry.height,
-      GEOMETRY.minHeight,
-      this._o.maxHeight,
-      GEOMETRY.defaultHeight
-    );
-
-    const id = randomBytes(12).toString('base64url');
-    const session: Session = {
-      id,
-      profile: p.id,
-      title: p.title,
-      state: 'starting',
-      width,
-      height,
-      startedAt: new Date().toISOString(),
-      ...(file ? { open: file.path } : {})
-    };
+    const { width, height } = this._size(geometry);
 
     // Make room first: the limit counts the user's live sessions, this daemon's and those of
-    // the user's other Jupyter servers, which are not ours to replace. Oldest replaced first.
+    // the user's other Jupyter servers, which are not ours to replace.
     const live = [...this._records.values()].filter(r => isLive(r.session) && !r.ended);
     const elsewhere = await this._sessionsElsewhere();
     const excess = live.length + elsewhere + 1 - this._o.maxSessions;
@@ -507,7 +683,22 @@ export class SessionManager extends EventEmitter {
           `stop one first (${live.map(r => r.session.title).join(', ')})`
       );
     }
-    // Their teardowns begin now (each says `stopping`, then `exited`, replaced by this one);
+
+    // An X server of this size started ahead (the launcher asked): the session is its.
+    const spare = this._takeSpare(width, height);
+    const id = spare?.id ?? randomBytes(12).toString('base64url');
+    const session: Session = {
+      id,
+      profile: p.id,
+      title: p.title,
+      state: 'starting',
+      width,
+      height,
+      startedAt: new Date().toISOString(),
+      ...(file ? { open: file.path } : {})
+    };
+
+    // Oldest replaced first. Their teardowns begin now (each says `stopping`, then `exited`, replaced by this one);
     // the new desktop starts once they are gone.
     const replaced =
       excess > 0
@@ -526,8 +717,13 @@ export class SessionManager extends EventEmitter {
 
     const dir = join(this._o.runtimeDir, id);
     try {
-      await mkdir(dir, { mode: 0o700 });
+      // A pre-started X server's directory becomes a session's: the user's other daemons
+      // count it from now on.
+      await (spare ? rm(join(dir, SPARE_MARK)) : mkdir(dir, { mode: 0o700 }));
     } catch (err) {
+      if (spare) {
+        await this._endSpare(spare);
+      }
       throw new SessionError(
         'start-failed',
         `${p.title} did not start: ${describeFsError(err, dir)}`
@@ -537,10 +733,18 @@ export class SessionManager extends EventEmitter {
     // starting at the same moment may then both refuse; neither passes the limit.)
     const now = await this._sessionsElsewhere();
     if (live.length - Math.max(excess, 0) + now + 1 > this._o.maxSessions) {
-      await rm(dir, { recursive: true, force: true });
+      await (spare ? this._endSpare(spare) : rm(dir, { recursive: true, force: true }));
       throw new SessionError('too-many-sessions', this._elsewhereMessage(now));
     }
-    const record: IRecord = { session, dir, lastInput: Date.now(), open: file?.absolute };
+    const record: IRecord = {
+      session,
+      dir,
+      lastInput: Date.now(),
+      open: file?.absolute,
+      // Its X server is the session's from now on: a teardown ends it whatever happens next.
+      xvnc: spare?.x.child,
+      spare: spare?.x
+    };
     this._records.set(id, record);
     try {
       record.tmp = await makeSessionTmp(id);
@@ -609,19 +813,21 @@ export class SessionManager extends EventEmitter {
     // The xstartup's fd 3: where its scripts say why a session failed (a line in the shared
     // log could be written by any program, a file name printed in an error message even).
     const errorFd = openSync(join(r.dir, ERROR_FILE), 'a', 0o600);
-    const env = this._env(r);
+    const env = this._env(s.id, r.dir, r.tmp);
     try {
-      const x = await startXvnc({
-        xvnc: this._o.xvnc,
-        dir: r.dir,
-        width: s.width,
-        height: s.height,
-        desktopName: s.title,
-        env,
-        output: logFd,
-        timeoutMs: START_TIMEOUT_MS,
-        memoryLimit: xvncMemoryLimit(this._o.maxWidth, this._o.maxHeight)
-      });
+      const x =
+        r.spare ??
+        (await startXvnc({
+          xvnc: this._o.xvnc,
+          dir: r.dir,
+          width: s.width,
+          height: s.height,
+          desktopName: s.title,
+          env,
+          output: logFd,
+          timeoutMs: START_TIMEOUT_MS,
+          memoryLimit: xvncMemoryLimit(this._o.maxWidth, this._o.maxHeight)
+        }));
       const xvnc = x.child;
       r.xvnc = xvnc;
       xvnc.once('exit', (code, signal) =>
@@ -733,7 +939,7 @@ export class SessionManager extends EventEmitter {
   }
 
   /** The desktop's environment: nothing of Jupyter's, its tokens least of all. */
-  private _env(r: IRecord): Record<string, string> {
+  private _env(id: string, dir: string, tmp?: string): Record<string, string> {
     const u = account();
     const env: Record<string, string> = {
       HOME: process.env.HOME || u.homedir,
@@ -741,11 +947,11 @@ export class SessionManager extends EventEmitter {
       LOGNAME: u.username,
       SHELL: u.shell || '/bin/sh',
       PATH: process.env.PATH || '/usr/local/bin:/usr/bin:/bin',
-      [MARKER_VAR]: r.session.id,
+      [MARKER_VAR]: id,
       [RUNTIME_VAR]: this._o.runtimeDir,
       // libICE's default is ~/.ICEauthority, to which every XFCE session adds for good.
-      ICEAUTHORITY: join(r.dir, 'ICEauthority'),
-      ...(r.tmp ? { TMPDIR: r.tmp } : {})
+      ICEAUTHORITY: join(dir, 'ICEauthority'),
+      ...(tmp ? { TMPDIR: tmp } : {})
     };
     for (const k of PASS_ENV) {
       const v = process.env[k];

@@ -11,7 +11,8 @@ import {
   type ProfileList,
   type Session,
   type SessionList,
-  type SessionLog
+  type SessionLog,
+  type Spare
 } from '@jupyterlab-desktops/protocol';
 
 /** A failed call, with the daemon's error code when it answered. */
@@ -80,6 +81,14 @@ export class DesktopsAPI {
     return this.request<Session>(routePath(ROUTES.sessions), {
       method: 'POST',
       body: JSON.stringify({ profile, ...options })
+    });
+  }
+
+  /** Has an X server of the next tab's size started ahead of its click (see prestart.ts). */
+  prepare(size: { width: number; height: number }): Promise<Spare> {
+    return this.request<Spare>(routePath(ROUTES.spare), {
+      method: 'PUT',
+      body: JSON.stringify(size)
     });
   }
 

@@ -13,6 +13,7 @@ import { DesktopsError, isTransient, type DesktopsAPI } from './api';
 import type { SessionStream } from './events';
 import { sendCombo, type IKeyCombo } from './keys';
 import { reconnectDelay } from './reconnect';
+import { even } from './resize';
 import { rfbProperties, type IDesktopSettings } from './settings';
 
 /** How long the RFB connection may take before the tab offers the log and Retry. */
@@ -214,8 +215,8 @@ export class DesktopConnection implements IDisposable {
       }
       const size = this._o.size();
       const s = await this._o.api.start(this._o.profile.id, {
-        width: Private.even(size.width),
-        height: Private.even(size.height),
+        width: even(size.width),
+        height: even(size.height),
         open: this._o.open
       });
       if (!current()) {
@@ -695,10 +696,6 @@ export namespace DesktopConnection {
 namespace Private {
   export function delay(ms: number): Promise<void> {
     return new Promise(r => setTimeout(r, ms));
-  }
-
-  export function even(n: number): number {
-    return Math.max(2, Math.floor(n / 2) * 2);
   }
 
   /** A running desktop whose stream this browser cannot open, and the usual causes. */

@@ -36,12 +36,13 @@ import {
   settingsIcon,
   stopIcon
 } from '@jupyterlab/ui-components';
-import type { Menu } from '@lumino/widgets';
+import type { Menu, Widget } from '@lumino/widgets';
 import { DesktopsAPI } from './api';
 import { showClipboardPanel } from './clipboard';
 import { confirmEnd, replacedByStart, type EndAction } from './confirm';
 import { findCombo, KEY_COMBOS } from './keys';
 import { DEFAULT_SETTINGS, readSettings, type IDesktopSettings } from './settings';
+import { Prestarter } from './prestart';
 import { SessionStream } from './events';
 import { desktopLabel, DesktopsRunning } from './running';
 import { DesktopsStatus } from './statusbar';
@@ -573,15 +574,35 @@ const plugin: JupyterFrontEndPlugin<IDesktopTracker> = {
       });
     }
 
+    // An X server of the next tab's size, ready before the click, while the launcher shows
+    // tiles that can start (the site may turn this off: c.Desktops.prestart_minutes = 0).
+    const prestart = new Prestarter(size => api.prepare(size));
+    const prestartFor = async (area: MainAreaWidget): Promise<void> => {
+      await profilesLoaded;
+      if ([...profiles.values()].some(p => p.available) && area.isVisible) {
+        await prestart.launcherShown(area);
+      }
+    };
+    tracker.currentChanged.connect((_, tab) => tab && prestart.learn(tab));
+
+    const launcherIn = (w: Widget | null): MainAreaWidget | null =>
+      w instanceof MainAreaWidget && w.content.hasClass('jp-Launcher') ? w : null;
     (app.shell as ILabShell).currentChanged?.connect((_, change) => {
-      const w = change.newValue;
-      const content = w instanceof MainAreaWidget ? w.content : w;
-      if (!content?.hasClass('jp-Launcher')) {
+      const w = launcherIn(change.newValue);
+      if (!w) {
         return;
       }
       void refresh()
-        .then(changed => changed && content.update())
+        .then(changed => changed && w.content.update())
         .catch(() => undefined);
+      void prestartFor(w);
+    });
+    // The launcher Lab opened with.
+    void app.restored.then(() => {
+      const w = launcherIn(app.shell.currentWidget);
+      if (w) {
+        void prestartFor(w);
+      }
     });
 
     // A profile an admin added, or software installed, since Lab loaded: "Open in" offers it

@@ -37,6 +37,11 @@ export interface IResizerOptions {
   clearTimeout?: (handle: unknown) => void;
 }
 
+/** Desktops are born at even sizes (a tab's start, and the launcher's guess at it). */
+export function even(n: number): number {
+  return Math.max(2, Math.floor(n / 2) * 2);
+}
+
 /** The size to ask for, or null when the area is too small to mean anything (hidden). */
 export function targetSize(avail: ISize, min: ISize, max: ISize): ISize | null {
   if (avail.width < min.width / 2 || avail.height < min.height / 2) {

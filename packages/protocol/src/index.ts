@@ -222,6 +222,36 @@ export const StartSessionBody = Type.Object(
   STRICT
 );
 
+/**
+ * PUT api/spare: the size the user's next desktop tab will have. The launcher asks as it shows
+ * the desktop tiles, so that a click finds an X server of that size already running and costs
+ * only its start script.
+ */
+export const SpareBody = Type.Object(
+  {
+    width: Type.Integer({ minimum: GEOMETRY.minWidth, maximum: GEOMETRY.maxWidth }),
+    height: Type.Integer({ minimum: GEOMETRY.minHeight, maximum: GEOMETRY.maxHeight })
+  },
+  STRICT
+);
+
+/**
+ * The X server started ahead of a click. `off`: the site turned pre-starting off
+ * (c.Desktops.prestart_minutes = 0), or another Jupyter server of the user holds one;
+ * `starting`, then `ready`; it ends when a start takes it or after the site's minutes unused.
+ */
+export const Spare = Type.Object(
+  {
+    state: Type.Union([Type.Literal('off'), Type.Literal('starting'), Type.Literal('ready')]),
+    /** Its size once clamped to the site's limits (absent when off). */
+    width: Type.Optional(Type.Integer()),
+    height: Type.Optional(Type.Integer()),
+    /** When it ends if no start takes it (absent when off). */
+    expiresAt: Type.Optional(Type.String({ format: 'date-time' }))
+  },
+  STRICT
+);
+
 export const SessionParams = Type.Object({ id: SessionId }, STRICT);
 export const ProfileParams = Type.Object({ id: ProfileId }, STRICT);
 
@@ -314,6 +344,8 @@ export const ROUTES = {
   session: '/api/sessions/:id',
   sessionLog: '/api/sessions/:id/log',
   sessionRfb: '/api/sessions/:id/rfb',
+  /** PUT: have an X server of a size ready for the next start; DELETE: end it. */
+  spare: '/api/spare',
   /** WebSocket: SessionEvent messages. */
   events: '/api/events'
 } as const;
@@ -345,5 +377,7 @@ export type SessionList = Type.Static<typeof SessionList>;
 export type SessionEvent = Type.Static<typeof SessionEvent>;
 export type StartSessionBody = Type.Static<typeof StartSessionBody>;
 export type SessionLog = Type.Static<typeof SessionLog>;
+export type Spare = Type.Static<typeof Spare>;
+export type SpareBody = Type.Static<typeof SpareBody>;
 export type ErrorBody = Type.Static<typeof ErrorBody>;
 export type Health = Type.Static<typeof Health>;
