@@ -25,7 +25,16 @@ from traitlets.config import Config
 
 from . import __version__, setup_desktops
 from .config import ConfigProblem, Desktops, config_sources, resolve
-from .launch import DAEMON, HERE, OPTIONAL, node_argv, node_problem, profile_dirs, requirement_problems
+from .launch import (
+    DAEMON,
+    HERE,
+    OPTIONAL,
+    clean_env_argv,
+    node_argv,
+    node_problem,
+    profile_dirs,
+    requirement_problems,
+)
 
 
 class _Sub(JupyterApp):
@@ -121,7 +130,9 @@ def doctor(app: _Sub) -> bool:
     cmd = node_argv(node, desktops, "{unix_socket}")
     i = cmd.index("--socket")
     cmd[i : i + 2] = ["--doctor"]
-    return subprocess.run(cmd).returncode == 0 and ok
+    # With the environment the service gets: the shell's NODE_OPTIONS or LD_PRELOAD would make
+    # the report another program's.
+    return subprocess.run(clean_env_argv(cmd)).returncode == 0 and ok
 
 
 def _plain(text: object) -> str:
@@ -161,7 +172,7 @@ def list_profiles(app: _Sub) -> bool:
     cmd = node_argv(node, desktops, "{unix_socket}")
     i = cmd.index("--socket")
     cmd = [*cmd[:2], "--profiles", *cmd[2:i], *cmd[i + 2 :]]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    r = subprocess.run(clean_env_argv(cmd), capture_output=True, text=True, timeout=120)
     try:
         found = json.loads(r.stdout) if r.returncode == 0 else None
     except ValueError:

@@ -57,7 +57,8 @@ def find_node(desktops: Desktops) -> tuple[str | None, str]:
 
 @functools.lru_cache(maxsize=8)
 def _node_version(path: str, _stamp: tuple[int, int]) -> str:
-    r = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30)
+    # Asked as the daemon will run: the server's NODE_OPTIONS (never passed on) cannot fail it.
+    r = subprocess.run(clean_env_argv([path, "--version"]), capture_output=True, text=True, timeout=30)
     return r.stdout.strip() if r.returncode == 0 else ""
 
 

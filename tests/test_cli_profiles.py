@@ -121,3 +121,12 @@ def test_without_node_it_says_why_and_still_names_the_directories(dirs):
     assert lines[0].startswith("Profile directories, lowest priority first"), r.stdout
     assert str(mine) in lines[0]
     assert lines[1].startswith("problem: Node.js was not found"), r.stdout
+
+
+def test_the_daemon_lists_them_with_the_services_environment_not_the_shells(dirs):
+    """As the service's daemon would see them: the shell's NODE_OPTIONS does not reach it."""
+    _, mine, user_config = dirs
+    write_profile(mine, "test-cli-env", title="Env")
+    r = profiles(user_config, NODE_OPTIONS="--no-such-flag")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert any(line.startswith("test-cli-env  Env") for line in r.stdout.splitlines()), r.stdout

@@ -343,6 +343,14 @@ def doctor(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([str(exe), "doctor", *args], capture_output=True, text=True, timeout=60, env=env)
 
 
+def test_doctor_runs_the_daemon_with_the_services_environment_not_the_shells():
+    """The service's daemon never sees NODE_OPTIONS (launch.clean_env_argv): nor does the
+    doctor's, whose report is of that daemon."""
+    r = doctor(env=dict(os.environ, NODE_OPTIONS="--no-such-flag"))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "ok  xfce (XFCE)" in r.stdout
+
+
 def test_doctor_without_node_says_so_instead_of_a_traceback():
     env = {k: v for k, v in os.environ.items() if k != "JUPYTER_DESKTOPS_NODE"}
     env["PATH"] = "/nonexistent"
