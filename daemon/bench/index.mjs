@@ -130,15 +130,17 @@ async function ensureCache() {
  * Spawn to first answer: a bare Node HTTP server against the daemon, with its code cache (as
  * every start after a user's first) and without.
  */
+/** The baseline Node.js server: one line, on a unix socket. */
+const BARE = "require('http').createServer((q, s) => s.end('ok')).listen(process.argv[1])";
+
 async function startup() {
-  const bare = "require('http').createServer((q, s) => s.end('ok')).listen(process.argv[1])";
   await ensureCache();
   const cache = readdirSync(codeCache).find(n => n.endsWith('.bin'));
   const saved = readFileSync(join(codeCache, cache));
   for (let i = 0; i < P.rounds; i++) {
     const s1 = join(dir, `bare${i}.sock`);
     let t0 = performance.now();
-    const b = await run(process.execPath, ['-e', bare, s1]);
+    const b = await run(process.execPath, ['-e', BARE, s1]);
     await until(() => answers(s1), 'the bare server', 10000, 1);
     add('daemon_startup_ms.bare_node', performance.now() - t0);
     b.kill();
@@ -522,6 +524,14 @@ async function filter() {
 async function idle() {
   await ensureCache();
   for (let i = 0; i < P.rounds; i++) {
+    // The floor: any Node.js server, asked once and left alone as long.
+    const sock = join(dir, `bare-idle${i}.sock`);
+    const b = await run(process.execPath, ['-e', BARE, sock]);
+    await until(() => answers(sock), 'the bare server', 10000, 1);
+    await sleep(P.settleSeconds * 1000);
+    add('daemon_idle_pss_mib.bare_node', pssMiB(b.pid));
+    add('daemon_idle_pss_anon_mib.bare_node', pssMiB(b.pid, 'Pss_Anon'));
+    b.kill();
     const d = await newDaemon();
     // As a launcher would: the profiles. Then it settles.
     await http(d.socket, 'GET', '/api/profiles');
