@@ -9,7 +9,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { closeSync, openSync, watch, type FSWatcher } from 'node:fs';
-import { access, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir, userInfo } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import {
@@ -94,7 +94,7 @@ interface ISpare {
   x: IXServer;
   state: 'starting' | 'ready';
   expires: number;
-  timer: ReturnType<typeof setTimeout>;
+  timer?: ReturnType<typeof setTimeout>;
 }
 
 interface IRecord {
@@ -500,9 +500,13 @@ export class SessionManager extends EventEmitter {
     const id = randomBytes(12).toString('base64url');
     const dir = join(this._o.runtimeDir, id);
     let x: IXServer;
+    // Marked before it has its name: the user's other daemons never see it unmarked (as a
+    // desktop that counts towards the limit).
+    const unnamed = join(this._o.runtimeDir, `.${id}`);
     try {
-      await mkdir(dir, { mode: 0o700 });
-      await writeFile(join(dir, SPARE_MARK), '', { mode: 0o600 });
+      await mkdir(unnamed, { mode: 0o700 });
+      await writeFile(join(unnamed, SPARE_MARK), '', { mode: 0o600 });
+      await rename(unnamed, dir);
       const logFd = openSync(join(dir, 'log'), 'a', 0o600);
       try {
         x = await startXvnc({
@@ -520,6 +524,7 @@ export class SessionManager extends EventEmitter {
         closeSync(logFd);
       }
     } catch (err) {
+      await rm(unnamed, { recursive: true, force: true });
       await rm(dir, { recursive: true, force: true });
       throw new SessionError(
         'start-failed',
@@ -533,8 +538,7 @@ export class SessionManager extends EventEmitter {
       height,
       x,
       state: 'starting',
-      expires: 0,
-      timer: setTimeout(() => undefined, 0)
+      expires: 0
     };
     this._spare = spare;
     this._keepSpare(spare);
