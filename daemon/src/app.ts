@@ -163,7 +163,11 @@ export async function buildApp(o: IAppOptions): Promise<FastifyInstance> {
   await app.register(websocket, {
     options: { maxPayload: MAX_MESSAGE, perMessageDeflate: false, clientTracking: true }
   });
-  const services: IRoutesOptions = { profiles: o.profiles, sessions: o.sessions };
+  const services: IRoutesOptions = {
+    profiles: o.profiles,
+    sessions: o.sessions,
+    tickets: o.tickets
+  };
   await app.register(healthRoutes, services);
   await app.register(profileRoutes, services);
   await app.register(sessionRoutes, services);

@@ -2,7 +2,7 @@
 // frames both ways, bounded buffers (a stalled browser pauses the X server's socket, not our
 // memory), the client half filtered by RfbClientFilter, and a connect the socket's full listen
 // queue turns away tried again for a few seconds.
-import { connect, type Socket } from 'node:net';
+import { connect, type OnReadOpts, type Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { RfbClientFilter, RfbProtocolError } from './rfb-filter.js';
 
@@ -39,13 +39,59 @@ const FIRST_RETRY_DELAY_MS = 5;
 const MAX_RETRY_DELAY_MS = 200;
 const CONNECT_RETRY_MS = 5000;
 
+/**
+ * Connects to a desktop's RFB socket, trying again while its listen queue is full, for up to
+ * CONNECT_RETRY_MS. Calls `done` once: with the socket, or with an error. Returns a cancel
+ * that ends the attempt (and any socket it made).
+ */
+export function connectDesktop(
+  socketPath: string,
+  done: (err: Error | undefined, s?: Socket) => void,
+  onread?: OnReadOpts
+): () => void {
+  const giveUpAt = Date.now() + CONNECT_RETRY_MS;
+  let retry: NodeJS.Timeout | undefined;
+  let current: Socket | undefined;
+  let over = false;
+  const attempt = (delay: number): void => {
+    const s = (current = connect({ path: socketPath, onread }));
+    s.once('connect', () => {
+      if (!over) {
+        over = true;
+        done(undefined, s);
+      }
+    });
+    s.on('error', (err: NodeJS.ErrnoException) => {
+      if (over) {
+        return;
+      }
+      s.destroy();
+      if (err.code !== 'EAGAIN' || Date.now() >= giveUpAt) {
+        over = true;
+        done(err);
+        return;
+      }
+      retry = setTimeout(
+        () => attempt(Math.min(delay * 2, MAX_RETRY_DELAY_MS)),
+        delay * (0.5 + Math.random() / 2)
+      );
+    });
+  };
+  attempt(FIRST_RETRY_DELAY_MS);
+  return () => {
+    if (!over) {
+      over = true;
+      clearTimeout(retry);
+      current?.destroy();
+    }
+  };
+}
+
 export function bridge(ws: WebSocket, socketPath: string, o: IBridgeOptions): void {
   const high = o.highWaterMark ?? 1 << 20;
   const maxFrame = o.maxFrame ?? 256 * 1024;
-  const giveUpAt = Date.now() + CONNECT_RETRY_MS;
   const filter = new RfbClientFilter(o);
   let rfb: Socket | undefined;
-  let retry: NodeJS.Timeout | undefined;
   /** The client's filtered bytes from before the desktop took the connection. */
   let early: Buffer[] | undefined = [];
   let closed = false;
@@ -55,7 +101,7 @@ export function bridge(ws: WebSocket, socketPath: string, o: IBridgeOptions): vo
       return;
     }
     closed = true;
-    clearTimeout(retry);
+    cancel();
     rfb?.destroy();
     if (ws.readyState === ws.OPEN || ws.readyState === ws.CONNECTING) {
       ws.close(code, reason);
@@ -105,26 +151,17 @@ export function bridge(ws: WebSocket, socketPath: string, o: IBridgeOptions): vo
     }
   };
 
-  const attempt = (delay: number): void => {
-    const s = connect(socketPath);
-    s.once('connect', () => connected(s));
-    s.on('error', (err: NodeJS.ErrnoException) => {
-      if (rfb || closed || err.code !== 'EAGAIN' || Date.now() >= giveUpAt) {
-        end(CLOSE.unreachable, 'desktop unreachable');
-        return;
-      }
-      s.destroy();
-      retry = setTimeout(
-        () => attempt(Math.min(delay * 2, MAX_RETRY_DELAY_MS)),
-        delay * (0.5 + Math.random() / 2)
-      );
-    });
-  };
   // Until the desktop takes the connection, what the client sends waits in `early`, the
   // WebSocket paused so that it holds no more than was read already (a client speaks after the
   // server's greeting anyway).
   ws.pause();
-  attempt(FIRST_RETRY_DELAY_MS);
+  const cancel = connectDesktop(socketPath, (err, s) => {
+    if (err) {
+      end(CLOSE.unreachable, 'desktop unreachable');
+    } else {
+      connected(s!);
+    }
+  });
 
   ws.on('message', (data, isBinary) => {
     if (!isBinary) {
@@ -145,7 +182,7 @@ export function bridge(ws: WebSocket, socketPath: string, o: IBridgeOptions): vo
   });
   ws.on('close', () => {
     closed = true;
-    clearTimeout(retry);
+    cancel();
     rfb?.destroy();
   });
   ws.on('error', () => end(CLOSE.going, 'websocket error'));

@@ -8,11 +8,14 @@ import inspector from 'node:inspector';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { Server as NetServer } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { GEOMETRY } from '@jupyterlab-desktops/protocol';
 import { buildApp, buildUnavailableApp } from './app.js';
 import { doctor } from './doctor.js';
 import { ProfileStore } from './profiles.js';
+import { rfbGate, TicketBook } from './rfb-gate.js';
+import { MAX_MESSAGE } from './routes/rfb.js';
 import { prepareRuntimeDir } from './runtime.js';
 import { SessionManager } from './sessions/manager.js';
 
@@ -23,6 +26,8 @@ const USAGE = `usage: jupyter-desktops-daemon (--socket PATH | --tcp 127.0.0.1:P
   --doctor              check Node, Xtigervnc, profiles and OpenGL, print a report, exit
   --profiles            print every profile found, its file and what it overrides (JSON), exit
   --socket PATH         listen on this unix socket (created 0600)
+  --rfb-socket PATH     also listen here for desktops' streams as raw RFB (created 0600;
+                        jupyter-server-proxy's raw_socket_proxy entry desktops-rfb)
   --tcp HOST:PORT       development only: loopback TCP; reads its token (16+ characters)
                         from the first line of standard input: a pipe or a file (< token)
   --profiles-dir DIR    extra profile directory, later ones override (repeatable)
@@ -48,6 +53,8 @@ export class UsageError extends Error {}
 
 export interface IDaemonConfig {
   socket?: string;
+  /** The raw RFB socket (rfb-gate.ts), beside `socket`. */
+  rfbSocket?: string;
   tcp?: { host: string; port: number };
   /** With --tcp: read from standard input (readToken), never from argv or the environment. */
   token?: string;
@@ -88,6 +95,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): IDaemonConf
       args: argv,
       options: {
         socket: { type: 'string' },
+        'rfb-socket': { type: 'string' },
         tcp: { type: 'string' },
         'profiles-dir': { type: 'string', multiple: true },
         'runtime-dir': { type: 'string' },
@@ -113,6 +121,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): IDaemonConf
   }
   if ([values.socket, values.tcp, values.doctor, values.profiles].filter(Boolean).length !== 1) {
     throw new UsageError(`give exactly one of --socket, --tcp, --doctor or --profiles\n${USAGE}`);
+  }
+  if (values['rfb-socket'] && !values.socket) {
+    throw new UsageError('--rfb-socket goes with --socket');
   }
   let tcp: IDaemonConfig['tcp'];
   if (values.tcp) {
@@ -151,6 +162,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): IDaemonConf
   const root = assetsRoot();
   return {
     socket: values.socket ? resolve(values.socket) : undefined,
+    rfbSocket: values['rfb-socket'] ? resolve(values['rfb-socket']) : undefined,
     tcp,
     profileDirs: [join(root, 'profiles'), ...(values['profiles-dir'] ?? []).map(d => resolve(d))],
     iconDirs: [join(root, 'icons'), resolve(root, '..', 'icons')],
@@ -271,6 +283,31 @@ export function refuseDebugHooks(
   }
 }
 
+/**
+ * Listens on a unix socket born 0600: no moment in which it has wider modes than it keeps.
+ * A stale socket of an earlier daemon at `path` is removed first.
+ */
+async function listenPrivately(path: string, listen: () => Promise<unknown>): Promise<void> {
+  await unlinkStaleSocket(path);
+  process.umask(0o177);
+  try {
+    await listen();
+  } finally {
+    process.umask(0o077);
+  }
+  await chmod(path, 0o600);
+}
+
+function listen(server: NetServer, path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
 async function unlinkStaleSocket(path: string): Promise<void> {
   try {
     const st = await lstat(path);
@@ -354,16 +391,20 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     python: cfg.python,
     umask: inheritedUmask
   });
+  const tickets = cfg.rfbSocket ? new TicketBook() : undefined;
   const app = await buildApp({
     profiles,
     sessions,
+    tickets,
     token: cfg.token,
     logger: cfg.quiet ? false : {}
   });
+  const gate = tickets && rfbGate({ sessions, tickets, maxMessage: MAX_MESSAGE });
 
   // Listen first: jupyter-server-proxy's readiness probe (and the user's first click) waits
   // for the first answer, not for the housekeeping below.
   await serve(app, cfg, async () => {
+    gate?.close();
     sessions.dispose();
     await sessions.stopAll({ code: 'daemon-shutdown', message: 'The desktops service stopped' });
     // <root>/d<pid> is this daemon's alone and its sessions' directories are gone with them:
@@ -375,6 +416,9 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       }
     });
   });
+  if (gate) {
+    await listenPrivately(cfg.rfbSocket!, () => listen(gate, cfg.rfbSocket!));
+  }
   // Starts wait for this (SessionManager serializes them behind it).
   const orphans = await sessions.cleanOrphans();
   if (orphans) {
@@ -405,15 +449,7 @@ async function serve(
   process.on('SIGINT', () => void stop('SIGINT'));
 
   if (cfg.socket) {
-    await unlinkStaleSocket(cfg.socket);
-    // Born 0600: no moment in which the socket has wider modes than it keeps.
-    process.umask(0o177);
-    try {
-      await app.listen({ path: cfg.socket });
-    } finally {
-      process.umask(0o077);
-    }
-    await chmod(cfg.socket, 0o600);
+    await listenPrivately(cfg.socket, () => app.listen({ path: cfg.socket }));
   } else if (cfg.tcp) {
     await app.listen({ host: cfg.tcp.host, port: cfg.tcp.port });
   }

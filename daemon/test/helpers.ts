@@ -17,6 +17,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../src/app';
 import { ProfileStore } from '../src/profiles';
+import { rfbGate, TicketBook } from '../src/rfb-gate';
+import { MAX_MESSAGE } from '../src/routes/rfb';
 import { SessionManager } from '../src/sessions/manager';
 
 export const BUILTIN_PROFILES = resolve(__dirname, '..', 'profiles');
@@ -74,6 +76,9 @@ export interface ITestDaemon {
   sessions: SessionManager;
   profiles: ProfileStore;
   socket: string;
+  /** The raw RFB socket and its tickets, when asked for (`rfbSocket: true`). */
+  rfbSocket?: string;
+  tickets?: TicketBook;
   runtimeDir: string;
   close(): Promise<void>;
 }
@@ -94,6 +99,9 @@ export async function startDaemon(
     spareTimeoutMs?: number;
     /** The X server program (default Xtigervnc). */
     xvnc?: string;
+    /** Also listen on a raw RFB socket, with tickets (rfb-gate.ts); its handshake limit. */
+    rfbSocket?: boolean;
+    handshakeMs?: number;
   } = {}
 ): Promise<ITestDaemon> {
   const root = tmp('desktops-daemon-');
@@ -122,15 +130,26 @@ export async function startDaemon(
     logMaxBytes: opts.logMaxBytes,
     spareTimeoutMs: opts.spareTimeoutMs
   });
-  const app = await buildApp({ profiles, sessions, token: opts.token });
+  const tickets = opts.rfbSocket ? new TicketBook() : undefined;
+  const app = await buildApp({ profiles, sessions, tickets, token: opts.token });
   await app.listen({ path: socket });
+  const rfbSocket = tickets && join(root, 'rfb.sock');
+  const gate =
+    tickets &&
+    rfbGate({ sessions, tickets, maxMessage: MAX_MESSAGE, handshakeMs: opts.handshakeMs });
+  if (gate) {
+    await new Promise<void>(r => gate.listen(rfbSocket, r));
+  }
   return {
     app,
     sessions,
     profiles,
     socket,
+    rfbSocket,
+    tickets,
     runtimeDir,
     async close() {
+      gate?.close();
       sessions.dispose();
       await sessions.stopAll({ code: 'daemon-shutdown', message: 'test over' });
       await app.close();

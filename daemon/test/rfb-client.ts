@@ -1,20 +1,47 @@
-// A minimal RFB client over the daemon's WebSocket route, for tests only: enough of RFB 3.8
-// (security type None) to reach ServerInit and read one FramebufferUpdate.
+// A minimal RFB client over the daemon's WebSocket route or its raw RFB socket, for tests
+// only: enough of RFB 3.8 (security type None, or VeNCrypt Plain on the raw socket) to reach
+// ServerInit and read one FramebufferUpdate.
+import { connect, type Socket } from 'node:net';
 import WebSocket from 'ws';
 
 export class RfbTestClient {
   private _buf = Buffer.alloc(0);
   private _waiters: (() => void)[] = [];
   closed?: { code: number; reason: string };
+  /** The WebSocket, on the WebSocket route. */
+  readonly ws: WebSocket;
 
-  constructor(readonly ws: WebSocket) {
-    ws.on('message', (d: Buffer) => {
+  constructor(readonly transport: WebSocket | Socket) {
+    this.ws = transport as WebSocket;
+    const data = (d: Buffer): void => {
       this._buf = Buffer.concat([this._buf, d]);
       this._wake();
-    });
-    ws.on('close', (code, reason) => {
-      this.closed = { code, reason: reason.toString() };
-      this._wake();
+    };
+    if (transport instanceof WebSocket) {
+      transport.on('message', data);
+      transport.on('close', (code, reason) => {
+        this.closed = { code, reason: reason.toString() };
+        this._wake();
+      });
+    } else {
+      transport.on('data', data);
+      transport.on('error', () => undefined);
+      transport.on('close', () => {
+        this.closed = { code: 0, reason: 'socket closed' };
+        this._wake();
+      });
+    }
+  }
+
+  /** A client of the daemon's raw RFB socket (rfb-gate.ts). */
+  static openRaw(socketPath: string): Promise<RfbTestClient> {
+    const s = connect(socketPath);
+    return new Promise((resolve, reject) => {
+      s.once('connect', () => {
+        s.off('error', reject);
+        resolve(new RfbTestClient(s));
+      });
+      s.once('error', reject);
     });
   }
 
@@ -67,7 +94,54 @@ export class RfbTestClient {
   }
 
   send(b: Buffer | number[]): void {
-    this.ws.send(Buffer.from(b));
+    if (this.transport instanceof WebSocket) {
+      this.transport.send(Buffer.from(b));
+    } else {
+      this.transport.write(Buffer.from(b));
+    }
+  }
+
+  /**
+   * The raw socket's handshake up to its security result: 3.8, VeNCrypt 0.2, Plain with
+   * `user` and `password`. Returns the result: 0, or the daemon's reason for refusing.
+   */
+  async vencryptPlain(user: string, password: string): Promise<0 | string> {
+    const version = (await this.read(12)).toString('latin1');
+    if (version !== 'RFB 003.008\n') {
+      throw new Error(`unexpected version ${JSON.stringify(version)}`);
+    }
+    this.send(Buffer.from('RFB 003.008\n'));
+    const types = [...(await this.read((await this.read(1))[0]))];
+    if (types.join() !== '19') {
+      throw new Error(`security types ${types}, not VeNCrypt alone`);
+    }
+    this.send([19]);
+    const v = await this.read(2);
+    this.send([0, 2]);
+    const ack = (await this.read(1))[0];
+    const subtypes = await this.read(4 * (await this.read(1))[0]);
+    if (v.join() !== '0,2' || ack !== 0 || subtypes.readUInt32BE(0) !== 256) {
+      throw new Error(`VeNCrypt ${v.join('.')}, ack ${ack}, subtypes ${subtypes.toString('hex')}`);
+    }
+    const u = Buffer.from(user);
+    const p = Buffer.from(password);
+    const head = Buffer.alloc(12);
+    head.writeUInt32BE(256, 0);
+    head.writeUInt32BE(u.length, 4);
+    head.writeUInt32BE(p.length, 8);
+    this.send(Buffer.concat([head, u, p]));
+    if ((await this.read(4)).readUInt32BE(0) === 0) {
+      return 0;
+    }
+    return (await this.read((await this.read(4)).readUInt32BE(0))).toString('utf8');
+  }
+
+  /** ClientInit (shared) and ServerInit, after a security result of 0. */
+  async init(): Promise<{ width: number; height: number; name: string }> {
+    this.send([1]);
+    const init = await this.read(24);
+    const name = (await this.read(init.readUInt32BE(20))).toString('utf8');
+    return { width: init.readUInt16BE(0), height: init.readUInt16BE(2), name };
   }
 
   /** Version, security None, ClientInit; returns the framebuffer size and desktop name. */
@@ -87,10 +161,7 @@ export class RfbTestClient {
     if (result !== 0) {
       throw new Error(`security result ${result}`);
     }
-    this.send([1]); // shared
-    const init = await this.read(24);
-    const name = (await this.read(init.readUInt32BE(20))).toString('utf8');
-    return { width: init.readUInt16BE(0), height: init.readUInt16BE(2), name };
+    return this.init();
   }
 
   /**
@@ -192,6 +263,22 @@ export class RfbTestClient {
   }
 
   close(): void {
-    this.ws.close();
+    if (this.transport instanceof WebSocket) {
+      this.transport.close();
+    } else {
+      this.transport.destroy();
+    }
   }
+}
+
+/** SetDesktopSize for one screen of `width` x `height`. */
+export function desktopSize(width: number, height: number): Buffer {
+  const b = Buffer.alloc(24);
+  b.writeUInt8(251, 0);
+  b.writeUInt16BE(width, 2);
+  b.writeUInt16BE(height, 4);
+  b.writeUInt8(1, 6);
+  b.writeUInt16BE(width, 8 + 8);
+  b.writeUInt16BE(height, 8 + 10);
+  return b;
 }

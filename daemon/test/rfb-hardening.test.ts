@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RfbClientFilter } from '../src/rfb-filter';
-import { RfbTestClient } from './rfb-client';
+import { desktopSize, RfbTestClient } from './rfb-client';
 import {
   displayOf,
   request,
@@ -35,17 +35,6 @@ async function startMinimal(d: ITestDaemon): Promise<string> {
   const s = await startSession(d.socket, { profile: 'test-min', ...START });
   expect(s.state).toBe('running');
   return s.id;
-}
-
-function desktopSize(width: number, height: number): Buffer {
-  const b = Buffer.alloc(24);
-  b.writeUInt8(251, 0);
-  b.writeUInt16BE(width, 2);
-  b.writeUInt16BE(height, 4);
-  b.writeUInt8(1, 6);
-  b.writeUInt16BE(width, 8 + 8);
-  b.writeUInt16BE(height, 8 + 10);
-  return b;
 }
 
 /**

@@ -5,7 +5,7 @@ import { createConnection } from 'node:net';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES, routePath } from '@jupyterlab-desktops/protocol';
-import { RfbTestClient } from './rfb-client';
+import { desktopSize, RfbTestClient } from './rfb-client';
 import {
   request,
   requireProgram,
@@ -214,14 +214,7 @@ describe('the web side', () => {
     req.writeUInt16BE(600, 8);
     c.send(req);
     await c.readUpdate();
-    const size = Buffer.alloc(24);
-    size.writeUInt8(251, 0);
-    size.writeUInt16BE(16384, 2);
-    size.writeUInt16BE(16384, 4);
-    size.writeUInt8(1, 6);
-    size.writeUInt16BE(16384, 8 + 8);
-    size.writeUInt16BE(16384, 8 + 10);
-    c.send(size);
+    c.send(desktopSize(16384, 16384));
     let result: { x: number; y: number; w: number; h: number } | undefined;
     for (let i = 0; i < 10 && !result; i++) {
       c.send(Buffer.concat([Buffer.from([3, 1]), req.subarray(2)]));

@@ -10,7 +10,8 @@ export const healthRoutes: FastifyPluginAsyncTypebox<IRoutesOptions> = async (ap
   const health = async (): Promise<Health> => ({
     ok: true,
     version: VERSION,
-    sessions: o.sessions.live().length
+    sessions: o.sessions.live().length,
+    rfbSocket: !!o.tickets
   });
   app.get(ROUTES.root, { schema }, health);
   app.get(ROUTES.health, { schema }, health);

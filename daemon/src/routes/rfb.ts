@@ -1,7 +1,9 @@
-// A session's RFB stream: a WebSocket bridged to the desktop's unix socket (bridge.ts).
+// A session's RFB stream: a WebSocket bridged to the desktop's unix socket (bridge.ts); and,
+// where the daemon has a raw RFB socket (rfb-gate.ts), the tickets its connections need.
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ROUTES, SessionParams } from '@jupyterlab-desktops/protocol';
+import { RfbTicket, ROUTES, SessionParams } from '@jupyterlab-desktops/protocol';
 import { bridge, CLOSE } from '../bridge.js';
+import { TICKET_MS } from '../rfb-gate.js';
 import { SessionError } from '../sessions/errors.js';
 import { errorResponses, type IRoutesOptions } from './schemas.js';
 
@@ -18,7 +20,35 @@ export const NO_UPGRADE_PROBLEM =
   'proxy_set_header Upgrade $http_upgrade; proxy_set_header Connection "upgrade";';
 
 export const rfbRoutes: FastifyPluginAsyncTypebox<IRoutesOptions> = async (app, o) => {
-  const { sessions } = o;
+  const { sessions, tickets } = o;
+  /** Refuses a session that has no stream to give, with a status the client can show. */
+  const running = async (req: { params: { id: string } }): Promise<void> => {
+    const { id } = req.params;
+    if (sessions.rfbSocket(id)) {
+      return;
+    }
+    const s = sessions.get(id);
+    if (!s) {
+      throw new SessionError('not-found', 'No such desktop session');
+    }
+    throw new SessionError('not-running', `${s.title} is not running (${s.state})`);
+  };
+  if (tickets) {
+    app.post(
+      ROUTES.sessionTicket,
+      {
+        schema: {
+          params: SessionParams,
+          response: { 200: RfbTicket, ...errorResponses('not-found', 'not-running') }
+        },
+        preHandler: running
+      },
+      async (req): Promise<RfbTicket> => ({
+        ticket: tickets.issue(req.params.id),
+        expiresInMs: TICKET_MS
+      })
+    );
+  }
   app.route({
     method: 'GET',
     url: ROUTES.sessionRfb,
@@ -28,17 +58,7 @@ export const rfbRoutes: FastifyPluginAsyncTypebox<IRoutesOptions> = async (app, 
       response: errorResponses('bad-request', 'not-found', 'not-running')
     },
     // Refuse before the upgrade, so the client gets a status instead of a bare close.
-    preHandler: async req => {
-      const { id } = req.params;
-      if (sessions.rfbSocket(id)) {
-        return;
-      }
-      const s = sessions.get(id);
-      if (!s) {
-        throw new SessionError('not-found', 'No such desktop session');
-      }
-      throw new SessionError('not-running', `${s.title} is not running (${s.state})`);
-    },
+    preHandler: running,
     handler: async req => {
       sessions.noteConnectProblem(req.params.id, NO_UPGRADE_PROBLEM);
       throw new SessionError('bad-request', NO_UPGRADE_PROBLEM);

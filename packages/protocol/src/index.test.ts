@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Compile } from 'typebox/compile';
 import * as protocol from './index';
@@ -10,6 +11,8 @@ import {
   isLive,
   ProfileFile,
   ProfileParams,
+  MOUNT,
+  RFB_MOUNT,
   ROUTES,
   routePath,
   Session,
@@ -184,5 +187,14 @@ describe('every object schema', () => {
     expect(start.Check({ profile: 'xfce', replace: null })).toBe(false);
     expect(start.Check({ profile: 'xfce', replace: 'false' })).toBe(false);
     expect(start.Check([{ profile: 'xfce' }])).toBe(false);
+  });
+});
+
+describe('the mount points', () => {
+  it("are the package's jupyter-server-proxy entry points (pyproject.toml)", () => {
+    const toml = readFileSync(new URL('../../../pyproject.toml', import.meta.url), 'utf8');
+    const section = /\[project\.entry-points\.jupyter_serverproxy_servers\]\n([^[]*)/.exec(toml);
+    const names = [...(section?.[1] ?? '').matchAll(/^([\w-]+) =/gm)].map(m => `${m[1]}/`);
+    expect(names.sort()).toEqual([MOUNT, RFB_MOUNT].sort());
   });
 });

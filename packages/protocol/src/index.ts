@@ -252,6 +252,16 @@ export const Spare = Type.Object(
   STRICT
 );
 
+/**
+ * A single-use pass for one connection to a session's stream over the daemon's raw RFB socket
+ * (RFB_MOUNT): the client gives the session id and this as VeNCrypt Plain's username and
+ * password. It is good for `expiresInMs` from its answer.
+ */
+export const RfbTicket = Type.Object(
+  { ticket: Type.String(), expiresInMs: Type.Integer() },
+  STRICT
+);
+
 export const SessionParams = Type.Object({ id: SessionId }, STRICT);
 export const ProfileParams = Type.Object({ id: ProfileId }, STRICT);
 
@@ -325,7 +335,12 @@ export const Health = Type.Object(
     version: Type.String(),
     sessions: Type.Integer(),
     /** Why the service cannot start desktops, when `ok` is false. */
-    problem: Type.Optional(Type.String())
+    problem: Type.Optional(Type.String()),
+    /**
+     * Whether the daemon listens on a raw RFB socket that jupyter-server-proxy serves at
+     * RFB_MOUNT (one WebSocket hop); without it the stream goes through `sessionRfb`.
+     */
+    rfbSocket: Type.Optional(Type.Boolean())
   },
   STRICT
 );
@@ -344,6 +359,8 @@ export const ROUTES = {
   session: '/api/sessions/:id',
   sessionLog: '/api/sessions/:id/log',
   sessionRfb: '/api/sessions/:id/rfb',
+  /** POST: an RfbTicket for the raw RFB socket (only where Health says `rfbSocket`). */
+  sessionTicket: '/api/sessions/:id/ticket',
   /** PUT: have an X server of a size ready for the next start; DELETE: end it. */
   spare: '/api/spare',
   /** WebSocket: SessionEvent messages. */
@@ -362,8 +379,14 @@ export function routePath(route: Route, params: { id?: string } = {}): string {
   });
 }
 
-/** The mount point under Jupyter's base URL. */
+/** The mount point under Jupyter's base URL (a jupyter-server-proxy entry point's name). */
 export const MOUNT = 'desktops/';
+
+/**
+ * The raw RFB socket's mount point: jupyter-server-proxy's `raw_socket_proxy` entry point of
+ * this name turns a WebSocket there into a plain stream to the daemon's `--rfb-socket`.
+ */
+export const RFB_MOUNT = 'desktops-rfb/';
 
 export type ProfileFile = Type.Static<typeof ProfileFile>;
 export type Requirement = Type.Static<typeof Requirement>;
@@ -378,6 +401,7 @@ export type SessionEvent = Type.Static<typeof SessionEvent>;
 export type StartSessionBody = Type.Static<typeof StartSessionBody>;
 export type SessionLog = Type.Static<typeof SessionLog>;
 export type Spare = Type.Static<typeof Spare>;
+export type RfbTicket = Type.Static<typeof RfbTicket>;
 export type SpareBody = Type.Static<typeof SpareBody>;
 export type ErrorBody = Type.Static<typeof ErrorBody>;
 export type Health = Type.Static<typeof Health>;
