@@ -1,7 +1,7 @@
 """`jupyter desktops` (also `jupyter-desktops`): admin helpers.
 
   jupyter desktops doctor      check everything the desktops service needs, say what to fix
-  jupyter desktops spec        print the jupyter-server-proxy spec and the command it runs now
+  jupyter desktops spec        print the jupyter-server-proxy specs and the command it runs now
   jupyter desktops profiles    list each profile found: whether it is available, its file and
                                the files of the same id it replaces
   jupyter desktops --help-all  every setting (c.Desktops.*) with its type, default and help
@@ -23,7 +23,7 @@ from pathlib import Path
 from jupyter_core.application import JupyterApp
 from traitlets.config import Config
 
-from . import __version__, setup_desktops
+from . import __version__, setup_desktops, setup_desktops_rfb
 from .config import ConfigProblem, Desktops, config_sources, resolve
 from .launch import (
     DAEMON,
@@ -56,12 +56,15 @@ class DoctorApp(_Sub):
 
 class SpecApp(_Sub):
     name = "jupyter-desktops-spec"
-    description = "Print the jupyter-server-proxy spec, with the command it would run now."
+    description = (
+        "Print the jupyter-server-proxy specs (the service, and its stream's raw socket entry), "
+        "with the command it would run now."
+    )
 
     def start(self) -> None:
         spec = setup_desktops()
         spec["command"] = spec["command"]("{unix_socket}")
-        print(json.dumps(spec, indent=2))
+        print(json.dumps({"desktops": spec, "desktops-rfb": setup_desktops_rfb()}, indent=2))
 
 
 class ProfilesApp(_Sub):

@@ -10,6 +10,7 @@ launcher say why at once instead of waiting for a proxy time-out.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
 import logging
@@ -18,6 +19,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from importlib import metadata
 from pathlib import Path
 
@@ -198,9 +200,11 @@ def clean_env_argv(argv: list[str]) -> list[str]:
     return [shutil.which("env") or "/usr/bin/env", "-i", *daemon_env(), *argv]
 
 
-def node_argv(node: str, desktops: Desktops, socket: str) -> list[str]:
+def node_argv(node: str, desktops: Desktops, socket: str, rfb_socket: str | None = None) -> list[str]:
     """The daemon's argv, node first. Nothing secret goes into it."""
     cmd = [node, str(DAEMON), "--socket", socket, "--root-dir", jupyter_root()]
+    if rfb_socket:
+        cmd += ["--rfb-socket", rfb_socket]
     for d in profile_dirs():
         cmd += ["--profiles-dir", d]
     cmd += ["--runtime-dir", desktops.runtime_path()]
@@ -217,9 +221,10 @@ def unavailable_argv(socket: str, problems: list[str]) -> list[str]:
     return [sys.executable, "-m", "jupyterlab_desktops.unavailable", "--socket", socket, "--", *problems]
 
 
-def service_argv(socket: str) -> list[str]:
+def service_argv(socket: str, rfb_socket: str | None = None) -> list[str]:
     """The argv that serves `{base_url}desktops/` on `socket`: the daemon (with a clean
     environment: it is every desktop's parent), or the stand-in that says why it cannot run.
+    With `rfb_socket`, the daemon also serves desktops' streams there (`desktops-rfb`).
     The settings behind it go to the server log."""
     node, desktops, settings, problems = launch_problems()
     log = _log()
@@ -230,7 +235,7 @@ def service_argv(socket: str) -> list[str]:
             log.info("Desktops: %s", s.describe())
     if problems or node is None or desktops is None:
         return unavailable_argv(socket, problems)  # it logs them
-    return clean_env_argv(node_argv(node, desktops, socket))
+    return clean_env_argv(node_argv(node, desktops, socket, rfb_socket))
 
 
 def daemon_command(unix_socket: str) -> list[str]:
@@ -239,4 +244,18 @@ def daemon_command(unix_socket: str) -> list[str]:
     The parameter's name is what jupyter-server-proxy passes the socket path by. It formats
     each string we return as a template, so literal braces are doubled.
     """
-    return [a.replace("{", "{{").replace("}", "}}") for a in service_argv(unix_socket)]
+    argv = service_argv(unix_socket, rfb_socket_path())
+    return [a.replace("{", "{{").replace("}", "}}") for a in argv]
+
+
+@functools.cache
+def rfb_socket_path() -> str:
+    """Where this Jupyter server's daemon listens for desktops' streams as raw RFB.
+
+    Both of our jupyter-server-proxy entry points ask for it in the server's process, so they
+    agree: `desktops` passes it to the daemon, `desktops-rfb` proxies to it. The directory is
+    made 0700 (`mkdtemp`) and removed as the server exits; the daemon makes the socket 0600.
+    """
+    d = tempfile.mkdtemp(prefix="jupyter-desktops-rfb-")
+    atexit.register(shutil.rmtree, d, ignore_errors=True)
+    return os.path.join(d, "rfb.sock")

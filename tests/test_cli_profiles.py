@@ -130,3 +130,15 @@ def test_the_daemon_lists_them_with_the_services_environment_not_the_shells(dirs
     r = profiles(user_config, NODE_OPTIONS="--no-such-flag")
     assert r.returncode == 0, r.stdout + r.stderr
     assert any(line.startswith("test-cli-env  Env") for line in r.stdout.splitlines()), r.stdout
+
+
+def test_spec_prints_both_entry_points_and_the_socket_the_daemon_would_get():
+    r = subprocess.run([str(EXE), "spec"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    specs = json.loads(r.stdout)
+    assert sorted(specs) == ["desktops", "desktops-rfb"]
+    cmd = specs["desktops"]["command"]
+    assert cmd[cmd.index("--rfb-socket") + 1] == specs["desktops-rfb"]["unix_socket"]
+    assert specs["desktops-rfb"]["raw_socket_proxy"] is True
+    # Its directory was the command's own, removed as it exited.
+    assert not Path(specs["desktops-rfb"]["unix_socket"]).parent.exists()

@@ -21,7 +21,7 @@ import pytest
 from jupyter_core.paths import jupyter_config_path
 
 import jupyterlab_desktops
-from jupyterlab_desktops import setup_desktops
+from jupyterlab_desktops import setup_desktops, setup_desktops_rfb
 
 
 def test_the_package_is_the_installed_wheel_not_the_source_tree():
@@ -33,6 +33,24 @@ def test_entry_point_is_registered_for_jupyter_server_proxy():
     found = [ep for ep in eps if ep.name == "desktops"]
     assert len(found) == 1
     assert found[0].load() is setup_desktops
+
+
+def test_the_stream_has_a_raw_socket_entry_point_the_daemon_listens_on():
+    eps = entry_points(group="jupyter_serverproxy_servers")
+    found = [ep for ep in eps if ep.name == "desktops-rfb"]
+    assert len(found) == 1
+    assert found[0].load() is setup_desktops_rfb
+    spec = setup_desktops_rfb()
+    # jupyter-server-proxy's RawSocketHandler: no process of its own, a fixed socket path.
+    assert spec["raw_socket_proxy"] is True and "command" not in spec
+    assert spec["launcher_entry"] == {"enabled": False}
+    path = Path(spec["unix_socket"])
+    assert path.is_absolute() and not path.exists()
+    assert path.parent.stat().st_mode & 0o777 == 0o700
+    # The daemon the other entry point starts listens there (the same path, asked twice).
+    cmd = jsp_argv("/run/x/socket")
+    assert cmd[cmd.index("--rfb-socket") + 1] == str(path)
+    assert setup_desktops_rfb()["unix_socket"] == str(path)
 
 
 def jsp_argv(sock: str) -> list[str]:
