@@ -123,5 +123,7 @@ describe('DesktopsAPI', () => {
       })
     );
     expect(withToken.rfbUrl('abc')).toBe('ws://h/desktops/api/sessions/abc/rfb?token=t%261');
+    // The raw socket entry: its own mount, beside desktops/.
+    expect(withToken.rawRfbUrl()).toBe('ws://h/desktops-rfb/?token=t%261');
   });
 });

@@ -4,9 +4,12 @@ import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import {
   MOUNT,
+  RFB_MOUNT,
   ROUTES,
   routePath,
   type ErrorBody,
+  type Health,
+  type RfbTicket,
   type Profile,
   type ProfileList,
   type Session,
@@ -40,13 +43,48 @@ export class DesktopsAPI {
     return this._wsUrl(routePath(ROUTES.sessionRfb, { id }));
   }
 
+  /**
+   * WebSocket URL of the stream in one hop: jupyter-server-proxy's raw socket entry to the
+   * daemon, where a ticket (`ticket()`) says which desktop. Only where `rawRfb()` says so.
+   */
+  rawRfbUrl(): string {
+    return this._wsUrl('', RFB_MOUNT);
+  }
+
   /** WebSocket URL of the event stream (every session's changes). */
   eventsUrl(): string {
     return this._wsUrl(routePath(ROUTES.events));
   }
 
-  private _wsUrl(path: string): string {
-    const url = URLExt.join(this.settings.wsUrl, MOUNT, path);
+  /**
+   * Whether streams go through the raw RFB socket (one WebSocket hop) rather than the
+   * daemon's WebSocket route: the daemon says whether it has one (behind nginx or a stand-in
+   * it has not), asked once per page; `noRawRfb()` turns it off for the page.
+   */
+  rawRfb(): Promise<boolean> {
+    return (this._raw ??= this.request<Health>(routePath(ROUTES.health)).then(
+      h => h.rfbSocket === true,
+      () => {
+        this._raw = undefined; // asked again next time: the service may be starting
+        return false;
+      }
+    ));
+  }
+
+  /** A raw connection that never got through: the page's streams take the WebSocket route. */
+  noRawRfb(): void {
+    this._raw = Promise.resolve(false);
+  }
+
+  /** A single-use ticket for one connection to `id`'s stream over the raw RFB socket. */
+  ticket(id: string): Promise<RfbTicket> {
+    return this.request<RfbTicket>(routePath(ROUTES.sessionTicket, { id }), { method: 'POST' });
+  }
+
+  private _raw: Promise<boolean> | undefined;
+
+  private _wsUrl(path: string, mount = MOUNT): string {
+    const url = URLExt.join(this.settings.wsUrl, mount, path);
     if (this.settings.token && this.settings.appendToken) {
       return `${url}?token=${encodeURIComponent(this.settings.token)}`;
     }

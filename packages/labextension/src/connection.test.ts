@@ -7,16 +7,17 @@ import { nullTranslator } from '@jupyterlab/translation';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   MINIMAL_SESSION,
   startDaemon,
   writeProfile,
   type ITestDaemon
 } from '../../../daemon/test/helpers';
+import { RfbTestClient } from '../../../daemon/test/rfb-client';
 import { DesktopConnection } from './connection';
 import { DEFAULT_SETTINGS } from './settings';
-import { serve, TOKEN, type IServed } from './test-serve';
+import { serve, TOKEN, TokenWebSocket, type IServed } from './test-serve';
 
 let d: ITestDaemon;
 let served: IServed;
@@ -33,10 +34,10 @@ afterAll(async () => {
   await win.happyDOM.close();
 });
 
-function connection(session?: string): DesktopConnection {
+function connection(session?: string, via: IServed = served): DesktopConnection {
   const c = new DesktopConnection({
-    api: served.api,
-    events: served.events,
+    api: via.api,
+    events: via.events,
     profile: { id: 'test-min', title: 'Minimal' },
     trans: nullTranslator.load('jupyterlab_desktops'),
     screen: document.createElement('div') as unknown as HTMLElement,
@@ -83,5 +84,96 @@ describe('DesktopConnection, without a view', () => {
     await expect.poll(() => d.sessions.get(running.id)?.state, { timeout: 10_000 }).toBe('exited');
     expect(after).toBe(0);
     expect(c.isDisposed).toBe(true);
+  });
+});
+
+/**
+ * A 2D context that draws nothing, for noVNC's canvas: happy-dom has none (getContext gives
+ * null), and noVNC sizes its canvas as the desktop's ServerInit arrives.
+ */
+function canvasStandIn(): () => void {
+  const proto = win.HTMLCanvasElement.prototype as unknown as { getContext: unknown };
+  const own = proto.getContext;
+  const image = (w: number, h: number) => ({
+    data: new Uint8ClampedArray(4 * w * h),
+    width: w,
+    height: h
+  });
+  proto.getContext = () =>
+    new Proxy({} as Record<string | symbol, unknown>, {
+      get: (t, k) =>
+        k in t
+          ? t[k]
+          : k === 'getImageData'
+            ? (...a: number[]) => image(a[2], a[3])
+            : k === 'createImageData'
+              ? (w: number, h: number) => image(w, h)
+              : () => undefined,
+      set: (t, k, v) => ((t[k] = v), true)
+    });
+  return () => (proto.getContext = own);
+}
+
+describe('the route of the stream (real noVNC, a real WebSocket, a stand-in canvas)', () => {
+  let raw: ITestDaemon;
+  let rawServed: IServed;
+  const pageWebSocket = globalThis.WebSocket;
+  let restoreCanvas: () => void;
+  beforeAll(async () => {
+    restoreCanvas = canvasStandIn();
+    const dir = mkdtempSync(join(tmpdir(), 'desktops-connection-raw-'));
+    writeProfile(dir, 'test-min', MINIMAL_SESSION, { title: 'Minimal' });
+    raw = await startDaemon([dir], { token: TOKEN, rfbSocket: true });
+    rawServed = await serve(raw);
+    globalThis.WebSocket = TokenWebSocket;
+  });
+  afterAll(async () => {
+    restoreCanvas();
+    globalThis.WebSocket = pageWebSocket;
+    await rawServed?.dispose();
+    await raw?.close();
+  });
+
+  it('where the daemon has a raw RFB socket: there, with a ticket for this desktop', async () => {
+    const running = await raw.sessions.start('test-min');
+    const c = connection(running.id, rawServed);
+    c.open();
+    await expect.poll(() => c.status.state, { timeout: 10_000 }).toBe('connected');
+    const rfb = c.rfb as unknown as { _url: string; _rfbCredentials: Record<string, string> };
+    expect(rfb._url).toBe(rawServed.api.rawRfbUrl());
+    expect(rfb._url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/desktops-rfb\/$/);
+    expect(rfb._rfbCredentials.username).toBe(running.id);
+    // Used: the same ticket does not open the desktop again.
+    const again = await RfbTestClient.openRaw(raw.rfbSocket!);
+    expect(await again.vencryptPlain(running.id, rfb._rfbCredentials.password)).toMatch(
+      /no valid ticket/
+    );
+    c.dispose();
+  });
+
+  it('where the raw route does not get through (a proxy without it): the WebSocket route after', async () => {
+    const noRaw = await serve(raw, 0, false);
+    const running = await raw.sessions.start('test-min');
+    const c = connection(running.id, noRaw);
+    const tried = vi.spyOn(noRaw.api, 'rawRfbUrl');
+    c.open();
+    await expect.poll(() => c.status.state, { timeout: 15_000 }).toBe('connected');
+    expect(tried).toHaveBeenCalledTimes(1);
+    expect((c.rfb as unknown as { _url: string })._url).toBe(noRaw.api.rfbUrl(running.id));
+    expect(await noRaw.api.rawRfb()).toBe(false);
+    await c.stop();
+    c.dispose();
+    await noRaw.dispose();
+  });
+
+  it('where it has none: the WebSocket route, without credentials', async () => {
+    const running = await d.sessions.start('test-min');
+    const c = connection(running.id);
+    c.open();
+    await expect.poll(() => c.status.state, { timeout: 10_000 }).toBe('connected');
+    const rfb = c.rfb as unknown as { _url: string; _rfbCredentials: Record<string, string> };
+    expect([rfb._url, rfb._rfbCredentials]).toEqual([served.api.rfbUrl(running.id), {}]);
+    await c.stop();
+    c.dispose();
   });
 });

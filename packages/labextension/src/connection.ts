@@ -375,19 +375,35 @@ export class DesktopConnection implements IDisposable {
       this._setStatus('connecting', t.__('Connecting to %1…', title));
     }
     let rfb: RFB;
+    const api = this._o.api;
+    let credentials: { username: string; password: string } | undefined;
     try {
       // Lazy: keeps noVNC (and its top-level await) off JupyterLab's start-up path.
-      const RFBClass = (await import('@novnc/novnc')).default;
+      const [RFBClass, raw] = await Promise.all([
+        import('@novnc/novnc').then(m => m.default),
+        api.rawRfb()
+      ]);
+      if (raw) {
+        // One hop: the raw socket, with a ticket for this desktop (VeNCrypt Plain). Without
+        // a ticket (an older daemon, the desktop just ended) this attempt takes the bridge.
+        credentials = await api
+          .ticket(s.id)
+          .then(t => ({ username: s.id, password: t.ticket }))
+          .catch(() => undefined);
+      }
       if (this._disposed || this._rfb) {
         return;
       }
       this._o.screen.replaceChildren();
       // Throws where the browser cannot open the WebSocket at all.
-      rfb = new RFBClass(this._o.screen, this._o.api.rfbUrl(s.id), { shared: true });
+      rfb = credentials
+        ? new RFBClass(this._o.screen, api.rawRfbUrl(), { shared: true, credentials })
+        : new RFBClass(this._o.screen, api.rfbUrl(s.id), { shared: true });
     } catch (err) {
       await this._showError(err);
       return;
     }
+    let reached = false;
     this._rfb = rfb;
     rfb.background = 'var(--jp-layout-color2)';
     rfb.focusOnClick = true;
@@ -406,6 +422,7 @@ export class DesktopConnection implements IDisposable {
       if (this._rfb !== rfb) {
         return;
       }
+      reached = true;
       clearTimeout(this._connectTimer);
       this._attempt = 0;
       this._connectedOnce = true;
@@ -415,6 +432,11 @@ export class DesktopConnection implements IDisposable {
       if (this._rfb !== rfb) {
         return;
       }
+      if (credentials && !reached) {
+        // The raw route never got through (a proxy without raw_socket_proxy, say): the
+        // page's next attempts take the daemon's WebSocket route.
+        api.noRawRfb();
+      }
       this._rfb = null;
       clearTimeout(this._connectTimer);
       void this._onDisconnect();
@@ -423,8 +445,11 @@ export class DesktopConnection implements IDisposable {
       this._clipboard.emit(e.detail.text);
     }) as EventListener);
     rfb.addEventListener('securityfailure', () => {
-      // The bridge never asks for credentials; a failure here means a misconfigured server.
-      this._setStatus('failed', t.__('The desktop refused the connection.'));
+      // On the raw route, a refused ticket: the disconnect that follows tries again (with
+      // the bridge). The bridge never asks for credentials: a misconfigured server.
+      if (!credentials) {
+        this._setStatus('failed', t.__('The desktop refused the connection.'));
+      }
     });
   }
 
