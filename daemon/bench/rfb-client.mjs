@@ -162,14 +162,16 @@ function open(target, onData, onEnd) {
 
 export class RfbClient {
   /**
-   * target: { unix: path } or { ws: url, headers }. options:
+   * target: { unix: path } or { ws: url, headers }, with `credentials` where the server asks
+   * for them. options:
    *  - encoding: 'tight' (noVNC's defaults) or 'raw';
    *  - continuous: ask for continuous updates as noVNC does, when the server offers them
    *    (default true); else one FramebufferUpdateRequest per frame;
-   *  - keepPixels: keep the screen's pixels (raw only), for `pixel()`.
+   *  - keepPixels: keep the screen's pixels (raw only), for `pixel()`;
+   *  - credentials: { username, password } for VeNCrypt Plain (the daemon's raw RFB socket).
    */
   static async connect(target, options = {}) {
-    const c = new RfbClient(options);
+    const c = new RfbClient({ credentials: target.credentials, ...options });
     c.transport = await open(
       target,
       b => c.reader.push(b),
@@ -194,6 +196,28 @@ export class RfbClient {
     this.firstFrame.catch(() => undefined);
   }
 
+  /** VeNCrypt 0.2, subtype Plain (the daemon's raw RFB socket: a session id and a ticket). */
+  async _vencryptPlain({ username, password }) {
+    const r = this.reader;
+    this.transport.write(Buffer.from([19]));
+    await r.read(2);
+    this.transport.write(Buffer.from([0, 2]));
+    if ((await r.u8()) !== 0) {
+      throw new Error('VeNCrypt 0.2 refused');
+    }
+    const subtypes = await r.read(4 * (await r.u8()));
+    if (subtypes.readUInt32BE(0) !== 256) {
+      throw new Error('no VeNCrypt Plain');
+    }
+    const u = Buffer.from(username);
+    const p = Buffer.from(password);
+    const head = Buffer.alloc(12);
+    head.writeUInt32BE(256, 0);
+    head.writeUInt32BE(u.length, 4);
+    head.writeUInt32BE(p.length, 8);
+    this.transport.write(Buffer.concat([head, u, p]));
+  }
+
   async _handshake() {
     const r = this.reader;
     const version = (await r.read(12)).toString('latin1');
@@ -207,12 +231,16 @@ export class RfbClient {
       throw new Error(`refused: ${(await r.read(len)).toString()}`);
     }
     const types = [...(await r.read(n))];
-    if (!types.includes(1)) {
+    const cred = this.o.credentials;
+    if (cred && types.includes(19)) {
+      await this._vencryptPlain(cred);
+    } else if (types.includes(1)) {
+      this.transport.write(Buffer.from([1]));
+    } else {
       throw new Error(`no security type None among ${types.join(', ')}`);
     }
-    this.transport.write(Buffer.from([1]));
     if ((await r.u32()) !== 0) {
-      throw new Error('security failed');
+      throw new Error(`security failed: ${(await r.read(await r.u32())).toString()}`);
     }
     this.transport.write(Buffer.from([1])); // ClientInit: shared
     this.width = await r.u16();

@@ -147,13 +147,15 @@ export function writeProfile(dir, id, script, extra = {}) {
 }
 
 /** The daemon, as jupyter-server-proxy starts it; resolves once it answers. */
-export async function startDaemon({ socket, runtimeDir, profilesDir, env }) {
+export async function startDaemon({ socket, rfbSocket, runtimeDir, profilesDir, env }) {
   const child = spawn(
     process.execPath,
     [
       DAEMON,
       '--socket',
       socket,
+      '--rfb-socket',
+      rfbSocket,
       '--runtime-dir',
       runtimeDir,
       '--profiles-dir',
@@ -171,6 +173,7 @@ export async function startDaemon({ socket, runtimeDir, profilesDir, env }) {
   return {
     child,
     socket,
+    rfbSocket,
     pid: child.pid,
     /** Its own directory: sessions live in `<this>/<id>`. */
     dir: join(runtimeDir, `d${child.pid}`),
