@@ -3,7 +3,12 @@
 // with inject() or a socket of their own.
 import websocket from '@fastify/websocket';
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyServerOptions
+} from 'fastify';
 import {
   ERROR_STATUS,
   errorCodeFor,
@@ -26,6 +31,24 @@ export interface IAppOptions extends IRoutesOptions {
   token?: string;
   logger?: boolean | object;
 }
+
+/**
+ * Requests are checked by TypeBox against the protocol's schemas, as they are: Fastify's Ajv
+ * defaults would drop properties a schema does not know and coerce a body's types ("1024" to
+ * 1024, null to false), accepting what the protocol refuses (a misspelt `replace` must not
+ * start a desktop that replaces another, nor `"replace": null` mean false). Answers are built
+ * from the protocol's types: JSON.stringify them (response schemas stay, for the routes'
+ * types). Given when Fastify is made, so that its Ajv and fast-json-stringify compilers are
+ * never loaded: compiling Ajv and its meta-schema made most of the daemon's start-up time,
+ * and their code most of its memory (the bundle leaves them out: daemon/build.mjs).
+ */
+const SCHEMA_CONTROLLER = {
+  compilersFactory: {
+    buildValidator: () => TypeBoxValidatorCompiler,
+    buildSerializer: () => () => (data: unknown) => JSON.stringify(data)
+  }
+  // (Fastify types the factories by Ajv's schemas, TypeBox's validator by its own.)
+} as unknown as FastifyServerOptions['schemaController'];
 
 /** Largest request body: a start request is a few hundred bytes. */
 const BODY_LIMIT = 16 * 1024;
@@ -76,6 +99,7 @@ export async function buildUnavailableApp(o: {
   const app = Fastify({
     logger: o.logger === false || o.logger === undefined ? false : { level: 'info', serializers },
     rewriteUrl: req => stripMount(req.url ?? '/'),
+    schemaController: SCHEMA_CONTROLLER,
     forceCloseConnections: true
   });
   app.addHook('onRequest', async (req, reply) => {
@@ -96,21 +120,13 @@ export async function buildApp(o: IAppOptions): Promise<FastifyInstance> {
         ? false
         : { level: 'info', serializers, ...(o.logger as object) },
     rewriteUrl: req => stripMount(req.url ?? '/'),
+    schemaController: SCHEMA_CONTROLLER,
     bodyLimit: BODY_LIMIT,
     return503OnClosing: true,
     // Shutdown must not wait on a client that keeps its connection open.
     forceCloseConnections: true
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  // Requests are checked by TypeBox against the protocol's schemas, as they are: Fastify's
-  // Ajv defaults would drop properties a schema does not know and coerce a body's types
-  // ("1024" to 1024, null to false), accepting what the protocol refuses (a misspelt
-  // `replace` must not start a desktop that replaces another, nor `"replace": null` mean
-  // false). Compiling Ajv and its meta-schema also made most of the daemon's start-up time.
-  app.setValidatorCompiler(TypeBoxValidatorCompiler);
-  // Answers are built from the protocol's types: JSON.stringify them. (Response schemas stay,
-  // for the routes' types; compiling a serializer for each would cost start-up time again.)
-  app.setSerializerCompiler(() => data => JSON.stringify(data));
   app.removeContentTypeParser('text/plain');
   // JupyterLab's ServerConnection labels every request JSON, bodiless DELETEs included.
   const parseJson = app.getDefaultJsonParser('error', 'error');

@@ -17,8 +17,11 @@ import type { SessionManager } from './sessions/manager.js';
 export const TICKET_MS = 30_000;
 /** Tickets a session holds at once (tabs connecting together); the oldest goes first. */
 const TICKETS_PER_SESSION = 16;
-/** How much of the desktop's stream is read at once (rfb-gate.ts: DesktopReader). */
-const READ_BUFFER = 1 << 20;
+/**
+ * How much of the desktop's stream is read at once (DesktopReader): more than a unix socket
+ * holds by default (208 KiB), so each read takes all there is.
+ */
+const READ_BUFFER = 256 << 10;
 /** A client must be through the handshake within this, or its connection is closed. */
 export const HANDSHAKE_MS = 10_000;
 
