@@ -11,7 +11,8 @@ import {
   sessionPids,
   settledPicture,
   tile,
-  waitForDesktop
+  waitForDesktop,
+  spareDir
 } from '../tests/helpers';
 import {
   build,
@@ -157,16 +158,15 @@ async function desktopRoundTrip(
   // The launcher shown again may have an X server started for the next click: not this
   // desktop's (another session's directory, marked as waiting), and nothing else is new.
   const waiting = (p: { cmd: string }): boolean => {
-    const sock = /^Xtigervnc .*-rfbunixpath (\S+)\/rfb\.sock /.exec(p.cmd)?.[1];
-    if (!sock || sock.endsWith(`/${id}`)) {
-      return false;
-    }
-    try {
-      c.exec(['test', '-e', `${sock}/spare`]);
-      return true;
-    } catch {
-      return false;
-    }
+    const dir = spareDir(p.cmd.split(' '), path => {
+      try {
+        c.exec(['test', '-e', path]);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    return !!dir && !dir.endsWith(`/${id}`);
   };
   await expect
     .poll(() => c.processes().filter(p => !before.has(p.pid) && !waiting(p)), {

@@ -4,7 +4,7 @@ import { expect, type APIRequestContext, type Locator, type Page } from '@playwr
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { createConnection, createServer, type Socket } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export interface IStack {
   url: string;
@@ -423,4 +423,18 @@ export async function relay(): Promise<IRelay> {
         server.close(() => resolve());
       })
   };
+}
+
+/**
+ * The session directory of an X server the launcher started ahead of a click, from its argv:
+ * an Xtigervnc whose `-rfbunixpath` directory holds the daemon's `spare` marker. `exists`
+ * looks where the process runs (on this host, or in a container).
+ */
+export function spareDir(argv: string[], exists: (path: string) => boolean): string | undefined {
+  const at = argv.indexOf('-rfbunixpath');
+  if (argv[0] !== 'Xtigervnc' || at < 0 || !argv[at + 1]) {
+    return undefined;
+  }
+  const dir = dirname(argv[at + 1]);
+  return exists(join(dir, 'spare')) ? dir : undefined;
 }

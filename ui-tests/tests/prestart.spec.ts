@@ -2,7 +2,6 @@
 // the tab will have, and the click's session runs on it (the same Xtigervnc process).
 import { expect, test } from './fixtures';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import {
   desktopTab,
   newLauncher,
@@ -11,7 +10,8 @@ import {
   stopAllDesktops,
   tile,
   waitForDesktop,
-  xvncPid
+  xvncPid,
+  spareDir
 } from './helpers';
 
 interface ISpareServer {
@@ -25,11 +25,8 @@ function spareServer(): ISpareServer | null {
   for (const name of readdirSync('/proc').filter(n => /^\d+$/.test(n))) {
     try {
       const argv = readFileSync(`/proc/${name}/cmdline`, 'latin1').split('\0');
-      if (argv[0] !== 'Xtigervnc') {
-        continue;
-      }
-      const dir = dirname(argv[argv.indexOf('-rfbunixpath') + 1]);
-      if (existsSync(join(dir, 'spare'))) {
+      const dir = spareDir(argv, existsSync);
+      if (dir) {
         return {
           id: dir.split('/').pop()!,
           pid: Number(name),

@@ -509,17 +509,7 @@ export class SessionManager extends EventEmitter {
       await rename(unnamed, dir);
       const logFd = openSync(join(dir, 'log'), 'a', 0o600);
       try {
-        x = await startXvnc({
-          xvnc: this._o.xvnc,
-          dir,
-          width,
-          height,
-          desktopName: SPARE_NAME,
-          env: this._env(id, dir),
-          output: logFd,
-          timeoutMs: START_TIMEOUT_MS,
-          memoryLimit: xvncMemoryLimit(this._o.maxWidth, this._o.maxHeight)
-        });
+        x = await this._startX(dir, { width, height }, SPARE_NAME, this._env(id, dir), logFd);
       } finally {
         closeSync(logFd);
       }
@@ -800,6 +790,26 @@ export class SessionManager extends EventEmitter {
     return { session: { ...session }, done };
   }
 
+  /** Xtigervnc for a desktop, or ahead of one: the site's memory bound, the start time-out. */
+  private _startX(
+    dir: string,
+    size: { width: number; height: number },
+    desktopName: string,
+    env: NodeJS.ProcessEnv,
+    output: number
+  ): Promise<IXServer> {
+    return startXvnc({
+      xvnc: this._o.xvnc,
+      dir,
+      ...size,
+      desktopName,
+      env,
+      output,
+      timeoutMs: START_TIMEOUT_MS,
+      memoryLimit: xvncMemoryLimit(this._o.maxWidth, this._o.maxHeight)
+    });
+  }
+
   private async _launch(
     r: IRecord,
     resolved: IResolvedProfile,
@@ -821,17 +831,7 @@ export class SessionManager extends EventEmitter {
     try {
       const x =
         r.spare ??
-        (await startXvnc({
-          xvnc: this._o.xvnc,
-          dir: r.dir,
-          width: s.width,
-          height: s.height,
-          desktopName: s.title,
-          env,
-          output: logFd,
-          timeoutMs: START_TIMEOUT_MS,
-          memoryLimit: xvncMemoryLimit(this._o.maxWidth, this._o.maxHeight)
-        }));
+        (await this._startX(r.dir, { width: s.width, height: s.height }, s.title, env, logFd));
       const xvnc = x.child;
       r.xvnc = xvnc;
       xvnc.once('exit', (code, signal) =>
