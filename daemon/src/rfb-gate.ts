@@ -107,10 +107,17 @@ class Incoming {
   }
 
   readonly push = (chunk: Buffer): void => {
-    this._buf = this._buf.length ? Buffer.concat([this._buf, chunk]) : chunk;
-    if (this._buf.length > this._max) {
-      this._fail(new RfbProtocolError('too much before the handshake was over'));
+    if (this._failed) {
+      return;
     }
+    if (this._buf.length + chunk.length > this._max) {
+      // Nothing more is kept: the connection is cut off.
+      this._buf = Buffer.alloc(0);
+      this._fail(new RfbProtocolError('too much before the handshake was over'));
+      this._s.destroy();
+      return;
+    }
+    this._buf = this._buf.length ? Buffer.concat([this._buf, chunk]) : chunk;
     this._serve();
   };
 
@@ -164,7 +171,8 @@ class Incoming {
  * a 1080p stream is hundreds of MB/s, and a fresh 64 KiB buffer per read made most of the
  * daemon's work (allocation and garbage collection). A read goes to `to` at once; while the
  * kernel has not taken all of a write, the buffer is the write's, so reading stops until it
- * is done (which is also the back-pressure: a slow client slows the desktop, not our memory).
+ * is done (which is also the back-pressure: a slow client slows the desktop, not our memory;
+ * jupyter-server-proxy in front has none of its own).
  */
 class DesktopReader {
   private readonly _buf = Buffer.allocUnsafe(READ_BUFFER);
@@ -239,6 +247,8 @@ async function admit(client: Socket, o: IRfbGateOptions): Promise<void> {
     desktop?.destroy();
   };
   client.on('error', drop);
+  // A client gone while the desktop is being reached takes that connection with it.
+  client.once('close', drop);
   const timer = setTimeout(drop, o.handshakeMs ?? HANDSHAKE_MS);
   const fromClient = new Incoming(client, 4096);
   // After the client picks VeNCrypt, a refusal is a SecurityResult with its reason (3.8).
@@ -297,7 +307,11 @@ async function admit(client: Socket, o: IRfbGateOptions): Promise<void> {
       throw new Refusal('The desktop does not speak RFB 3.8');
     }
     desktop.write(VERSION);
-    const types = await fromDesktop.read(await fromDesktop.u8());
+    const count = await fromDesktop.u8();
+    if (count === 0) {
+      throw new Refusal('The desktop refused the connection');
+    }
+    const types = await fromDesktop.read(count);
     if (!types.includes(SECURITY_NONE)) {
       throw new Refusal('The desktop asks for a password');
     }
@@ -306,17 +320,23 @@ async function admit(client: Socket, o: IRfbGateOptions): Promise<void> {
       throw new Refusal('The desktop refused the connection');
     }
     clearTimeout(timer);
+    if (client.destroyed) {
+      return drop();
+    }
+    client.off('close', drop);
     client.write(u32(0));
     o.sessions.noteConnectProblem(id, undefined);
     splice(client, desktop, reader, fromClient.rest(), fromDesktop.rest(), id, o);
   } catch (err) {
     clearTimeout(timer);
+    cancel?.();
+    desktop?.destroy();
     if (err instanceof Refusal && !client.destroyed) {
-      // Before a security type is picked, a refusal is an empty list of types and a reason.
+      // Nothing more is read from it. Before a security type is picked, a refusal is an
+      // empty list of types and a reason; after, a SecurityResult and a reason.
+      fromClient.rest();
       const head = picked ? u32(1) : Buffer.from([0]);
-      client.end(Buffer.concat([head, reason(err.message)]));
-      desktop?.destroy();
-      cancel?.();
+      client.end(Buffer.concat([head, reason(err.message)]), () => client.destroy());
     } else {
       drop();
     }
@@ -349,11 +369,9 @@ function splice(
     let out: Buffer;
     try {
       out = filter.push(chunk);
-    } catch (err) {
-      if (err instanceof RfbProtocolError) {
-        return end();
-      }
-      throw err;
+    } catch {
+      // A client the filter cannot frame: that connection ends, nothing else.
+      return end();
     }
     if (out.length && !desktop.write(out)) {
       client.pause();

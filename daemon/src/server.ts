@@ -400,6 +400,12 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     logger: cfg.quiet ? false : {}
   });
   const gate = tickets && rfbGate({ sessions, tickets, maxMessage: MAX_MESSAGE });
+  if (gate) {
+    // An accept that fails (out of file descriptors) must not end the daemon.
+    gate.on('error', err => warn(`the raw RFB socket: ${err.message}`));
+    // Before the HTTP socket answers: /healthz then says the raw route is there.
+    await listenPrivately(cfg.rfbSocket!, () => listen(gate, cfg.rfbSocket!));
+  }
 
   // Listen first: jupyter-server-proxy's readiness probe (and the user's first click) waits
   // for the first answer, not for the housekeeping below.
@@ -416,9 +422,6 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       }
     });
   });
-  if (gate) {
-    await listenPrivately(cfg.rfbSocket!, () => listen(gate, cfg.rfbSocket!));
-  }
   // Starts wait for this (SessionManager serializes them behind it).
   const orphans = await sessions.cleanOrphans();
   if (orphans) {

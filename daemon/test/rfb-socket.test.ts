@@ -1,7 +1,7 @@
 // The raw RFB socket (rfb-gate.ts), the stream's one-hop route: what jupyter-server-proxy's
 // raw_socket_proxy entry hands it is a plain byte stream, so these tests speak to the socket
 // as that entry would pass a browser's bytes on, with real Xtigervnc desktops behind it.
-import { lstatSync, existsSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { desktopSize, RfbTestClient } from './rfb-client';
@@ -117,6 +117,33 @@ describe('the raw RFB socket', () => {
     const quiet = await RfbTestClient.openRaw(d.rfbSocket!);
     await quiet.read(12);
     await closedBy(quiet); // handshakeMs: 1000
+  });
+
+  it('a client that sends more than a handshake holds is cut off', async () => {
+    const c = await RfbTestClient.openRaw(d.rfbSocket!);
+    await c.read(12);
+    c.send(Buffer.concat([Buffer.from('RFB 003.008\n'), Buffer.alloc(8192, 19)]));
+    await closedBy(c);
+  });
+
+  it('a client gone while its desktop is reached leaves no connection open', async () => {
+    const fds = (): number => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    for (let i = 0; i < 5; i++) {
+      const t = await ticket(d, id);
+      const c = await RfbTestClient.openRaw(d.rfbSocket!);
+      const u = Buffer.from(id);
+      const p = Buffer.from(t);
+      const creds = Buffer.alloc(12);
+      creds.writeUInt32BE(256, 0);
+      creds.writeUInt32BE(u.length, 4);
+      creds.writeUInt32BE(p.length, 8);
+      // Everything up to the credentials at once, then gone while the daemon reaches the
+      // desktop.
+      c.send(Buffer.concat([Buffer.from('RFB 003.008\n'), Buffer.from([19, 0, 2]), creds, u, p]));
+      c.close();
+    }
+    await waitFor(() => fds() <= before, 5000, 'the connections to close');
   });
 
   it('keeps the client filter: SetDesktopSize is clamped, input sets the idle clock', async () => {

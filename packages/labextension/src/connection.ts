@@ -403,7 +403,9 @@ export class DesktopConnection implements IDisposable {
       await this._showError(err);
       return;
     }
+    /** Whether this connection got through, and whether the daemon answered it at all. */
     let reached = false;
+    let answered = false;
     this._rfb = rfb;
     rfb.background = 'var(--jp-layout-color2)';
     rfb.focusOnClick = true;
@@ -432,9 +434,9 @@ export class DesktopConnection implements IDisposable {
       if (this._rfb !== rfb) {
         return;
       }
-      if (credentials && !reached) {
-        // The raw route never got through (a proxy without raw_socket_proxy, say): the
-        // page's next attempts take the daemon's WebSocket route.
+      if (credentials && !reached && !answered) {
+        // The raw route never got to the daemon (a proxy without raw_socket_proxy, say):
+        // the page's next attempts take the daemon's WebSocket route.
         api.noRawRfb();
       }
       this._rfb = null;
@@ -445,8 +447,10 @@ export class DesktopConnection implements IDisposable {
       this._clipboard.emit(e.detail.text);
     }) as EventListener);
     rfb.addEventListener('securityfailure', () => {
-      // On the raw route, a refused ticket: the disconnect that follows tries again (with
-      // the bridge). The bridge never asks for credentials: a misconfigured server.
+      // On the raw route, the daemon refused the ticket (the desktop had just ended, say):
+      // the route works, and the disconnect that follows tries again with a new ticket. The
+      // bridge never asks for credentials: a misconfigured server.
+      answered = true;
       if (!credentials) {
         this._setStatus('failed', t.__('The desktop refused the connection.'));
       }
