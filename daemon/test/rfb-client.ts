@@ -123,13 +123,7 @@ export class RfbTestClient {
     if (v.join() !== '0,2' || ack !== 0 || subtypes.readUInt32BE(0) !== 256) {
       throw new Error(`VeNCrypt ${v.join('.')}, ack ${ack}, subtypes ${subtypes.toString('hex')}`);
     }
-    const u = Buffer.from(user);
-    const p = Buffer.from(password);
-    const head = Buffer.alloc(12);
-    head.writeUInt32BE(256, 0);
-    head.writeUInt32BE(u.length, 4);
-    head.writeUInt32BE(p.length, 8);
-    this.send(Buffer.concat([head, u, p]));
+    this.send(plainCredentials(user, password));
     if ((await this.read(4)).readUInt32BE(0) === 0) {
       return 0;
     }
@@ -281,4 +275,15 @@ export function desktopSize(width: number, height: number): Buffer {
   b.writeUInt16BE(width, 8 + 8);
   b.writeUInt16BE(height, 8 + 10);
   return b;
+}
+
+/** VeNCrypt's choice of Plain (256), then Plain's lengths, username and password. */
+export function plainCredentials(user: string, password: string): Buffer {
+  const u = Buffer.from(user);
+  const p = Buffer.from(password);
+  const head = Buffer.alloc(12);
+  head.writeUInt32BE(256, 0);
+  head.writeUInt32BE(u.length, 4);
+  head.writeUInt32BE(p.length, 8);
+  return Buffer.concat([head, u, p]);
 }

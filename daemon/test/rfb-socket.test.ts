@@ -4,7 +4,7 @@
 import { existsSync, lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { desktopSize, RfbTestClient } from './rfb-client';
+import { desktopSize, plainCredentials, RfbTestClient } from './rfb-client';
 import {
   exited,
   request,
@@ -132,15 +132,10 @@ describe('the raw RFB socket', () => {
     for (let i = 0; i < 5; i++) {
       const t = await ticket(d, id);
       const c = await RfbTestClient.openRaw(d.rfbSocket!);
-      const u = Buffer.from(id);
-      const p = Buffer.from(t);
-      const creds = Buffer.alloc(12);
-      creds.writeUInt32BE(256, 0);
-      creds.writeUInt32BE(u.length, 4);
-      creds.writeUInt32BE(p.length, 8);
       // Everything up to the credentials at once, then gone while the daemon reaches the
       // desktop.
-      c.send(Buffer.concat([Buffer.from('RFB 003.008\n'), Buffer.from([19, 0, 2]), creds, u, p]));
+      const hello = Buffer.concat([Buffer.from('RFB 003.008\n'), Buffer.from([19, 0, 2])]);
+      c.send(Buffer.concat([hello, plainCredentials(id, t)]));
       c.close();
     }
     await waitFor(() => fds() <= before, 5000, 'the connections to close');
