@@ -177,10 +177,10 @@ class Incoming {
 class DesktopReader {
   private readonly _buf = Buffer.allocUnsafe(READ_BUFFER);
   private _to?: Socket;
+  private _from?: Socket;
   private _waiting = false;
   /** Before the splice: where reads go (copied, as the buffer is read into again). */
   handshake?: (chunk: Buffer) => void;
-  desktop?: Socket;
 
   readonly onread: OnReadOpts = {
     buffer: this._buf,
@@ -200,14 +200,15 @@ class DesktopReader {
   };
 
   private readonly _written = (): void => {
-    if (this._waiting && this._to && this._to.writableLength === 0) {
+    if (this._waiting && this._to!.writableLength === 0) {
       this._waiting = false;
-      this.desktop?.resume();
+      this._from!.resume();
     }
   };
 
-  /** From now on, what the desktop sends goes to `to`. */
-  pipeTo(to: Socket): void {
+  /** From now on, what `desktop` sends goes to `to`. */
+  pipe(desktop: Socket, to: Socket): void {
+    this._from = desktop;
     this._to = to;
   }
 }
@@ -300,7 +301,6 @@ async function admit(client: Socket, o: IRfbGateOptions): Promise<void> {
       );
     });
     desktop.on('error', drop);
-    reader.desktop = desktop;
     const fromDesktop = new Incoming(desktop, 4096, false);
     reader.handshake = fromDesktop.push;
     if (!/^RFB 003\.00[89]\n$/.test((await fromDesktop.read(12)).toString('latin1'))) {
@@ -384,7 +384,7 @@ function splice(
   if (desktopRest.length) {
     client.write(desktopRest);
   }
-  reader.pipeTo(client);
+  reader.pipe(desktop, client);
   if (clientRest.length) {
     forward(clientRest);
   }
