@@ -13,12 +13,15 @@ fi
 # The reason channel is the scripts' alone (desktop-env.sh): not the application's.
 exec 3>&-
 if command -v openbox >/dev/null 2>&1; then
-  openbox --config-file "$here/openbox-app.xml" >/dev/null 2>&1 &
-  # Wait (up to 5 s) until openbox manages the screen: a window mapped before that would not
-  # get the maximize rule.
+  # Openbox runs its --startup command once its start-up is over; it marks the root window.
+  openbox --config-file "$here/openbox-app.xml" \
+    --startup 'xprop -root -f _JUPYTER_DESKTOPS_WM 8s -set _JUPYTER_DESKTOPS_WM ready' >/dev/null 2>&1 &
+  # Wait (up to 5 s) for that mark. A window mapped before it would miss the maximize rule, or
+  # (mapped while openbox starts) be shown without the keyboard focus: keys would go nowhere.
+  # _NET_SUPPORTING_WM_CHECK is not enough: openbox sets it before its start-up is over.
   if command -v xprop >/dev/null 2>&1; then
     i=0
-    while [ "$i" -lt 50 ] && ! xprop -root _NET_SUPPORTING_WM_CHECK 2>/dev/null | grep -q 'window id'; do
+    while [ "$i" -lt 50 ] && ! xprop -root _JUPYTER_DESKTOPS_WM 2>/dev/null | grep -q '"ready"'; do
       sleep 0.1
       i=$((i + 1))
     done

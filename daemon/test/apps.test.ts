@@ -20,6 +20,7 @@ import {
   windowTree,
   writeProfile
 } from './helpers';
+import { RfbTestClient } from './rfb-client';
 
 const APP_SESSION = join(BUILTIN_PROFILES, 'app-session.sh');
 const EXAMPLES = resolve(__dirname, '..', '..', 'docs', 'examples');
@@ -61,6 +62,8 @@ describe('app-only sessions', () => {
       ['glxgears', 'mesa-utils'],
       ['glxinfo', 'mesa-utils'],
       ['openbox', 'openbox'],
+      ['xev', 'x11-utils'],
+      ['xprop', 'x11-utils'],
       ['xwininfo', 'x11-utils']
     ]) {
       requireProgram(p, pkg);
@@ -82,6 +85,21 @@ describe('app-only sessions', () => {
     // Past the daemon's early-exit window (2 s): an app that ran, then quit.
     app('test-quick', 'Quick', `/bin/sh -c 'sleep 3; exit 0'`);
     app('test-glxgears', 'Gears', '/usr/bin/glxgears', { gl: '3.3' });
+    // xev (which prints the keys it gets) under an openbox slow to start, as on a first login:
+    // fontconfig must build a cache of its own first, for the font of openbox's theme.
+    writeProfile(
+      dir,
+      'test-slow-wm',
+      [
+        'cache=${XAUTHORITY%/*}/fonts',
+        'mkdir "$cache"',
+        `printf '<fontconfig><dir>/usr/share/fonts</dir><cachedir>%s</cachedir></fontconfig>' "$cache" >"$cache/fonts.conf"`,
+        'FONTCONFIG_FILE=$cache/fonts.conf',
+        'export FONTCONFIG_FILE',
+        `exec "${APP_SESSION}" /usr/bin/stdbuf -oL /usr/bin/xev -event keyboard`
+      ].join('\n'),
+      { title: 'Slow WM', kind: 'app' }
+    );
     writeProfile(dir, 'test-gl-future', 'exec sleep 600', {
       title: 'Future',
       kind: 'app',
@@ -198,6 +216,45 @@ describe('app-only sessions', () => {
     // The running desktop was not replaced, and nothing else was started.
     expect(d.sessions.live().map(x => x.id)).toEqual([running.id]);
     expect((await sessionPids(running.id)).sort()).toEqual(before);
+  });
+
+  it('the app has the keyboard even when its window is ready before the window manager', async () => {
+    const s = await startSession(d.socket, { profile: 'test-slow-wm', width: 800, height: 600 });
+    expect(s.state).toBe('running');
+    const xev = await sessionProcess(s.id, 'xev');
+    const env = {
+      PATH: process.env.PATH,
+      DISPLAY: xev.env.get('DISPLAY'),
+      XAUTHORITY: join(d.runtimeDir, s.id, 'Xauthority')
+    };
+    const outer = await waitFor(
+      async () => /Outer window is (0x[0-9a-f]+)/.exec(await log(d, s.id))?.[1],
+      20000,
+      "xev's window"
+    );
+    // Openbox manages the window and gives it the focus. A window mapped while openbox was
+    // still starting was left unmanaged, or managed without the focus: keys went nowhere.
+    let active = '';
+    await waitFor(
+      () => {
+        active = execFileSync('xprop', ['-root', '_NET_ACTIVE_WINDOW'], { encoding: 'utf8', env });
+        return active.trim().endsWith(` ${outer}`);
+      },
+      10000,
+      `the focus on ${outer}`
+    ).catch(err => {
+      throw new Error(`${err.message}; ${active.trim()}`);
+    });
+    // And a key typed in the tab reaches the app.
+    const c = await RfbTestClient.open(d.socket, s.id);
+    try {
+      await c.handshake();
+      c.send([4, 1, 0, 0, 0, 0, 0, 0x61]);
+      c.send([4, 0, 0, 0, 0, 0, 0, 0x61]);
+      await waitFor(async () => /keysym 0x61, a\)/.test(await log(d, s.id)), 10000, 'the key');
+    } finally {
+      c.close();
+    }
   });
 
   it('an app that exits cleanly ends the session as "<app> exited"', async () => {
