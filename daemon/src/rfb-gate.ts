@@ -174,7 +174,7 @@ class Incoming {
  * is done (which is also the back-pressure: a slow client slows the desktop, not our memory;
  * jupyter-server-proxy in front has none of its own).
  */
-class DesktopReader {
+export class DesktopReader {
   private readonly _buf = Buffer.allocUnsafe(READ_BUFFER);
   private _to?: Socket;
   private _from?: Socket;
