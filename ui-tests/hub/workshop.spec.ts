@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { desktopTab, tile, waitForDesktop } from '../tests/helpers';
-import { login, ownSessions, type IUser } from './helpers';
+import { login, ownSessions, stopOwnSessions, type IUser } from './helpers';
 import { hubStack } from './stack';
 import { USERS } from './users';
 
@@ -73,7 +73,14 @@ test('a workshop: eight users log in and start XFCE within the same minute, and 
   const users: IUser[] = await Promise.all(USERS.workshop.map(u => login(browser, u)));
   const loginSeconds = (Date.now() - loggedIn) / 1000;
   try {
-    // Their JupyterLabs are up, no desktop yet.
+    // Their JupyterLabs are up, no desktop yet (the other theme's run left its own up).
+    await Promise.all(users.map(stopOwnSessions));
+    for (const u of users) {
+      expect(
+        (await ownSessions(u)).filter(s => /^(starting|running)$/.test(s.state)),
+        u.name
+      ).toEqual([]);
+    }
     const labsOnly = await settledPssMiB(uids);
     // Each launcher had an X server of its tab's size started for the click (prestart_minutes).
     const waiting = xServers(uids);
