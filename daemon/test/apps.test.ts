@@ -1,6 +1,7 @@
 // App-only sessions with real applications that run here: ncview (the example profile in
 // docs/examples) opening a NetCDF file made with ncgen through "Open in", glxgears on Mesa's
-// software OpenGL, and the session's end when the app exits.
+// software OpenGL, the session's end when the app exits, and the keyboard's focus on an app
+// whose window is there before openbox is ready (xev).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
