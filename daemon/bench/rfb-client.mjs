@@ -160,6 +160,17 @@ function open(target, onData, onEnd) {
   });
 }
 
+/** VeNCrypt's choice of Plain (256), then Plain's lengths, username and password. */
+export function plainCredentials(user, password) {
+  const u = Buffer.from(user);
+  const p = Buffer.from(password);
+  const head = Buffer.alloc(12);
+  head.writeUInt32BE(256, 0);
+  head.writeUInt32BE(u.length, 4);
+  head.writeUInt32BE(p.length, 8);
+  return Buffer.concat([head, u, p]);
+}
+
 export class RfbClient {
   /**
    * target: { unix: path } or { ws: url, headers }, with `credentials` where the server asks
@@ -209,13 +220,7 @@ export class RfbClient {
     if (subtypes.readUInt32BE(0) !== 256) {
       throw new Error('no VeNCrypt Plain');
     }
-    const u = Buffer.from(username);
-    const p = Buffer.from(password);
-    const head = Buffer.alloc(12);
-    head.writeUInt32BE(256, 0);
-    head.writeUInt32BE(u.length, 4);
-    head.writeUInt32BE(p.length, 8);
-    this.transport.write(Buffer.concat([head, u, p]));
+    this.transport.write(plainCredentials(username, password));
   }
 
   async _handshake() {

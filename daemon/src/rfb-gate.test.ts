@@ -40,7 +40,11 @@ describe('TicketBook', () => {
 describe('DesktopReader', () => {
   const dirs: string[] = [];
   const servers: Server[] = [];
+  const sockets: Socket[] = [];
   afterEach(() => {
+    for (const s of sockets.splice(0)) {
+      s.destroy();
+    }
     for (const s of servers.splice(0)) {
       s.close();
     }
@@ -60,7 +64,9 @@ describe('DesktopReader', () => {
     const accepted = once(server, 'connection') as Promise<[Socket]>;
     const near = connect({ path: join(dir, 's'), onread });
     await once(near, 'connect');
-    return [near, (await accepted)[0]];
+    const far = (await accepted)[0];
+    sockets.push(near, far);
+    return [near, far];
   }
 
   it('a stalled client gets every byte intact: the one read buffer waits for each write', async () => {
@@ -103,8 +109,5 @@ describe('DesktopReader', () => {
       }
     }
     expect(firstBad, 'the offset of the first word out of place').toBe(-1);
-    for (const s of [daemonSide, desktop, client, toClient]) {
-      s.destroy();
-    }
   });
 });

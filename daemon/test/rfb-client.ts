@@ -3,6 +3,10 @@
 // ServerInit and read one FramebufferUpdate.
 import { connect, type Socket } from 'node:net';
 import WebSocket from 'ws';
+// The benchmark's client (plain Node) has the one builder of VeNCrypt Plain credentials.
+import { plainCredentials } from '../bench/rfb-client.mjs';
+
+export { plainCredentials };
 
 export class RfbTestClient {
   private _buf = Buffer.alloc(0);
@@ -275,15 +279,4 @@ export function desktopSize(width: number, height: number): Buffer {
   b.writeUInt16BE(width, 8 + 8);
   b.writeUInt16BE(height, 8 + 10);
   return b;
-}
-
-/** VeNCrypt's choice of Plain (256), then Plain's lengths, username and password. */
-export function plainCredentials(user: string, password: string): Buffer {
-  const u = Buffer.from(user);
-  const p = Buffer.from(password);
-  const head = Buffer.alloc(12);
-  head.writeUInt32BE(256, 0);
-  head.writeUInt32BE(u.length, 4);
-  head.writeUInt32BE(p.length, 8);
-  return Buffer.concat([head, u, p]);
 }

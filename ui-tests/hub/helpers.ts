@@ -47,27 +47,17 @@ export async function ownSessions(
   return r.json.sessions;
 }
 
-/** Ends the user's live desktops, from the user's own page (with its XSRF token). */
+/** Ends the user's live desktops, from the user's own page (with its XSRF token); none is left. */
 export async function stopOwnSessions(u: IUser): Promise<void> {
-  const statuses = await u.page.evaluate(async url => {
-    const xsrf = decodeURIComponent(/(?:^|;\s*)_xsrf=([^;]*)/.exec(document.cookie)?.[1] ?? '');
-    const { sessions } = await (await fetch(url)).json();
-    const out: number[] = [];
-    for (const s of sessions.filter((x: { state: string }) =>
-      /^(starting|running)$/.test(x.state)
-    )) {
-      const r = await fetch(`${url}/${s.id}`, {
-        method: 'DELETE',
-        headers: { 'X-XSRFToken': xsrf }
-      });
-      out.push(r.status);
-    }
-    return out;
-  }, `${BASE}user/${u.name}/desktops/api/sessions`);
-  expect(
-    statuses.filter(s => s !== 200),
-    u.name
-  ).toEqual([]);
+  const live = (s: { state: string }): boolean => s.state === 'starting' || s.state === 'running';
+  for (const s of (await ownSessions(u)).filter(live)) {
+    const status = await u.page.evaluate(async url => {
+      const xsrf = decodeURIComponent(/(?:^|;\s*)_xsrf=([^;]*)/.exec(document.cookie)?.[1] ?? '');
+      return (await fetch(url, { method: 'DELETE', headers: { 'X-XSRFToken': xsrf } })).status;
+    }, `${BASE}user/${u.name}/desktops/api/sessions/${s.id}`);
+    expect(status, `${u.name}: DELETE ${s.id}`).toBe(200);
+  }
+  expect((await ownSessions(u)).filter(live), u.name).toEqual([]);
 }
 
 export interface IRaw {

@@ -75,12 +75,6 @@ test('a workshop: eight users log in and start XFCE within the same minute, and 
   try {
     // Their JupyterLabs are up, no desktop yet (the other theme's run left its own up).
     await Promise.all(users.map(stopOwnSessions));
-    for (const u of users) {
-      expect(
-        (await ownSessions(u)).filter(s => /^(starting|running)$/.test(s.state)),
-        u.name
-      ).toEqual([]);
-    }
     const labsOnly = await settledPssMiB(uids);
     // Each launcher had an X server of its tab's size started for the click (prestart_minutes).
     const waiting = xServers(uids);

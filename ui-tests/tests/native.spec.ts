@@ -233,7 +233,7 @@ test('keys reach the desktop, not Lab; Ctrl+Alt+Del and browser-kept keys from t
     (await daemon(request, 'GET', `api/sessions/${s.id}/log`)).text;
   await keys.panel.locator('.jp-Desktops-screen canvas').click({ position: { x: 300, y: 300 } });
   // On an X server started ahead of the click the tab can show the desktop before its program
-  // has a window: keys reach xev once its window is under the pointer, which it reports.
+  // has a window: keys reach xev once openbox has shown and focused it, which xev reports.
   await expect.poll(log, { timeout: 15_000 }).toMatch(/KeymapNotify event/);
   // Ctrl+B would toggle Lab's left side bar: in the desktop, it is the desktop's.
   const sidebar = page.locator('#jp-left-stack');
